@@ -1,0 +1,6 @@
+//! Preflight core (work in progress).
+#![deny(unsafe_code)]
+
+pub mod origin;
+
+pub use origin::{Origin, OriginError, OriginErrorKind};
