@@ -1,6 +1,48 @@
-//! Preflight core (work in progress).
-#![deny(unsafe_code)]
+//! # Preflight: CORS done exactly
+//!
+//! The sans-IO core of Preflight: no sockets, no async, no clock (time is an argument).
+//!
+//! - [`Origin`]: origins parsed and serialized exactly as browsers do, same-origin and
+//!   same-site (public suffix list bundled).
+//! - [`Config`] → [`Policy`] → [`Decision`]: the server's side. A configuration is validated
+//!   once (every mistake reported at once) and compiled into an immutable policy that answers
+//!   each request with a header plan, without failing and without allocating.
+//!
+//! ```
+//! use http::{HeaderMap, Method};
+//! use preflight::{Config, DecisionKind};
+//!
+//! let policy = Config::new()
+//!     .origins(["https://app.example.com", "https://*.example.com"])
+//!     .credentials(true)
+//!     .methods(["GET", "POST", "PUT"])
+//!     .request_headers(["content-type"])
+//!     .compile()?;
+//!
+//! let mut req = HeaderMap::new();
+//! req.insert("origin", "https://admin.example.com".parse().unwrap());
+//! req.insert("access-control-request-method", "PUT".parse().unwrap());
+//! req.insert("access-control-request-headers", "content-type".parse().unwrap());
+//! let d = policy.evaluate(&Method::OPTIONS, "/items/1", &req);
+//! assert_eq!(d.kind(), DecisionKind::PreflightAllow);
+//! assert_eq!(d.status(), Some(http::StatusCode::NO_CONTENT));
+//! # Ok::<(), preflight::ConfigErrors>(())
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod config;
+mod headers;
 pub mod origin;
+pub mod pattern;
+pub mod policy;
 
+pub use config::{Config, ConfigErrors, Diagnostic, RouteConfig, Severity};
 pub use origin::{Origin, OriginError, OriginErrorKind};
+pub use pattern::{OriginPattern, PatternError, PortSpec};
+pub use policy::{
+    merge_vary, strip_cors_headers, Decision, DecisionKind, Policy, Reason, SharedPolicy, VarySet,
+};

@@ -444,6 +444,13 @@ impl OriginError {
         self.suggestion.as_deref()
     }
 
+    /// Rewrites the reported input and the suggestion (used by patterns, which are validated
+    /// through a concrete probe origin).
+    pub(crate) fn map_back(&mut self, f: impl Fn(&str) -> String, input: &str) {
+        self.input = truncate(input);
+        self.suggestion = self.suggestion.as_deref().map(f);
+    }
+
     /// Why, in words, without the input or the suggestion.
     pub fn reason(&self) -> String {
         match &self.kind {
@@ -540,17 +547,16 @@ impl<'a> RawOrigin<'a> {
                 None => (rest, &b""[..]),
             }
         };
-        if host.first() != Some(&b'[') {
-            if host.is_empty()
+        if host.first() != Some(&b'[')
+            && (host.is_empty()
                 || host.first() == Some(&b'.')
                 || host.last() == Some(&b'.')
                 || host.windows(2).any(|w| w == b"..")
-                || !host
-                    .iter()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.')
-            {
-                return None;
-            }
+                || !host.iter().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.'
+                }))
+        {
+            return None;
         }
         let port = if port_bytes.is_empty() {
             None
@@ -619,7 +625,9 @@ mod tests {
         ));
         let e = Origin::parse("https://bücher.example/").unwrap_err();
         assert_eq!(e.suggestion(), Some("https://xn--bcher-kva.example"));
-        assert!(e.to_string().contains("write `https://xn--bcher-kva.example`"));
+        assert!(e
+            .to_string()
+            .contains("write `https://xn--bcher-kva.example`"));
     }
 
     #[test]
@@ -686,7 +694,11 @@ mod tests {
             b"ftp://a.com",
             b"https://",
         ] {
-            assert!(RawOrigin::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                RawOrigin::parse(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -1,0 +1,925 @@
+//! The compiled server policy and its answer to each request.
+//!
+//! [`Policy::evaluate`] implements the server's side of the CORS protocol (Fetch §3.2.2–3.2.3):
+//!
+//! 1. No `Origin` header: not a CORS request ([`DecisionKind::NotCors`]); the handler answers.
+//! 2. `OPTIONS` with `Origin` **and** `Access-Control-Request-Method`: a CORS-preflight request,
+//!    answered by the policy itself ([`DecisionKind::PreflightAllow`] /
+//!    [`DecisionKind::PreflightDeny`]). Any other `OPTIONS` is an ordinary request.
+//! 3. Otherwise an actual CORS request: the handler answers and the policy adds headers
+//!    ([`DecisionKind::ActualAllow`]) or none ([`DecisionKind::ActualDeny`]).
+//!
+//! Evaluation cannot fail and does not allocate: every header value is computed when the policy
+//! is compiled, the request's own `Origin` value is reflected by reference count, and hostile
+//! input is cut off at documented bounds ([`MAX_ACRH_BYTES`], [`MAX_ACRH_ELEMENTS`],
+//! [`MAX_EMPTY_ELEMENTS`], [`crate::origin::MAX_ORIGIN_LEN`]).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+
+use crate::config::{self, Checked, Config, ConfigErrors, Diagnostic, Severity, Spans, Validator};
+use crate::headers::{is_safelisted_method, is_token, trim_ows};
+use crate::origin::{RawOrigin, MAX_ORIGIN_LEN};
+use crate::pattern::{is_strict_subdomain, OriginPattern, PortSpec};
+
+/// At most this many bytes of `Access-Control-Request-Headers` (all lines together) are read;
+/// a longer value is denied with [`Reason::RequestHeadersTooLarge`]. Browsers send a sorted list
+/// of distinct lowercase names, far below this.
+pub const MAX_ACRH_BYTES: usize = 8 * 1024;
+/// At most this many names in `Access-Control-Request-Headers`.
+pub const MAX_ACRH_ELEMENTS: usize = 256;
+/// At most this many empty list elements (`a,,b`) are tolerated (RFC 9110 §5.6.1 allows them).
+pub const MAX_EMPTY_ELEMENTS: usize = 16;
+
+/// `Access-Control-Request-Private-Network` (not in the `http` crate).
+pub const ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+/// `Access-Control-Allow-Private-Network` (not in the `http` crate).
+pub const ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// A validated, compiled, immutable CORS policy.
+///
+/// Build it with [`Config::compile`], [`Policy::new`] or [`Policy::from_toml`]; evaluate requests
+/// with [`Policy::evaluate`]. Cheap to share behind an `Arc` (see [`SharedPolicy`] for runtime
+/// replacement).
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use preflight::{Config, DecisionKind};
+///
+/// let policy = Config::new().origins(["https://app.example.com"]).compile()?;
+/// let mut req = HeaderMap::new();
+/// req.insert("origin", "https://app.example.com".parse().unwrap());
+/// let d = policy.evaluate(&Method::GET, "/items", &req);
+/// assert_eq!(d.kind(), DecisionKind::ActualAllow);
+/// let mut resp = HeaderMap::new();
+/// d.apply(&mut resp);
+/// assert_eq!(resp["access-control-allow-origin"], "https://app.example.com");
+/// assert_eq!(resp["vary"], "Origin");
+/// # Ok::<(), preflight::ConfigErrors>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Policy {
+    default: Compiled,
+    /// Sorted by path length, longest first.
+    routes: Vec<(Box<str>, Compiled)>,
+    warnings: Vec<Diagnostic>,
+    config: Config,
+}
+
+impl Policy {
+    /// Validates a configuration and compiles it.
+    ///
+    /// # Errors
+    /// Every error at once (warnings included), in [`ConfigErrors`].
+    pub fn new(config: &Config) -> Result<Policy, ConfigErrors> {
+        Self::build(config, &Vec::new(), Vec::new())
+    }
+
+    /// Parses a TOML policy file, validates and compiles it, keeping line numbers on every
+    /// diagnostic.
+    ///
+    /// # Errors
+    /// Every syntax, key, type and value error at once.
+    pub fn from_toml(input: &str) -> Result<Policy, ConfigErrors> {
+        let (cfg, spans, diags) = config::parse_toml(input);
+        if diags.iter().any(|d| d.code == "toml_syntax") {
+            return Err(ConfigErrors::from_diags(diags));
+        }
+        Self::build(&cfg, &spans, diags)
+    }
+
+    fn build(
+        cfg: &Config,
+        spans: &Spans,
+        mut pre: Vec<Diagnostic>,
+    ) -> Result<Policy, ConfigErrors> {
+        let mut v = Validator::new(spans);
+        let top = config::check(cfg, "", true, &mut v);
+        config::check_routes(cfg, &mut v);
+        let mut routes = Vec::new();
+        for (i, r) in cfg.routes.iter().enumerate() {
+            let eff = cfg.effective(r);
+            let checked = config::check(&eff, &format!("routes[{i}]."), false, &mut v);
+            routes.push((r.path.clone().into_boxed_str(), checked));
+        }
+        // A route inherits the top level's values, so its check repeats the top level's
+        // mistakes; report each (code, value, message) once, at the top level.
+        let top_keys: HashSet<(&'static str, Option<String>, String)> = v
+            .diags
+            .iter()
+            .filter(|d| !d.field.starts_with("routes["))
+            .map(|d| (d.code, d.value.clone(), d.message.clone()))
+            .collect();
+        v.diags.retain(|d| {
+            !d.field.starts_with("routes[")
+                || d.field.ends_with(".path")
+                || !top_keys.contains(&(d.code, d.value.clone(), d.message.clone()))
+        });
+        pre.append(&mut v.diags);
+        if pre.iter().any(|d| d.severity == Severity::Error) {
+            pre.sort_by_key(|d| d.severity == Severity::Warning);
+            return Err(ConfigErrors::from_diags(pre));
+        }
+        let mut routes: Vec<(Box<str>, Compiled)> = routes
+            .into_iter()
+            .map(|(p, c)| (p, Compiled::new(c)))
+            .collect();
+        routes.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
+        Ok(Policy {
+            default: Compiled::new(top),
+            routes,
+            warnings: pre,
+            config: cfg.clone(),
+        })
+    }
+
+    /// Warnings: choices that work but probably surprise.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// The configuration this policy was compiled from. `Policy::new(p.config())` gives the same
+    /// policy.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn route(&self, path: &str) -> &Compiled {
+        self.routes
+            .iter()
+            .find(|(p, _)| path.starts_with(&**p))
+            .map_or(&self.default, |(_, c)| c)
+    }
+
+    /// Decides what to answer to a request: method, path (for routes) and request headers.
+    ///
+    /// Never fails, never panics, never allocates.
+    pub fn evaluate(&self, method: &Method, path: &str, headers: &HeaderMap) -> Decision {
+        self.route(path).evaluate(method, headers)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled form of one (route's) configuration
+
+#[derive(Debug, Clone)]
+enum OriginRule {
+    /// `Access-Control-Allow-Origin: *`.
+    Any,
+    /// Reflect every origin (only via the dangerous option).
+    ReflectAny,
+    /// An allowlist.
+    List(OriginSet),
+}
+
+/// (scheme, ports) of a `*.suffix` pattern.
+type SchemePort = (Box<[u8]>, PortSpec);
+
+#[derive(Debug, Clone, Default)]
+struct OriginSet {
+    exact: HashSet<Box<[u8]>>,
+    /// host → schemes allowed on any port.
+    any_port: HashMap<Box<[u8]>, Vec<Box<[u8]>>>,
+    /// suffix → (scheme, port) for `*.suffix`.
+    subdomains: HashMap<Box<[u8]>, Vec<SchemePort>>,
+}
+
+impl OriginSet {
+    fn contains(&self, origin: &[u8]) -> bool {
+        if self.exact.contains(origin) {
+            return true;
+        }
+        if self.any_port.is_empty() && self.subdomains.is_empty() {
+            return false;
+        }
+        let Some(raw) = RawOrigin::parse(origin) else {
+            return false;
+        };
+        if let Some(schemes) = self.any_port.get(raw.host) {
+            if schemes.iter().any(|s| **s == *raw.scheme) {
+                return true;
+            }
+        }
+        if !self.subdomains.is_empty() {
+            // Try every proper suffix that starts after a dot: O(number of labels) lookups.
+            let host = raw.host;
+            for (i, &b) in host.iter().enumerate() {
+                if b != b'.' {
+                    continue;
+                }
+                let Some(suffix) = host.get(i + 1..) else {
+                    continue;
+                };
+                if let Some(rules) = self.subdomains.get(suffix) {
+                    if rules
+                        .iter()
+                        .any(|(s, p)| **s == *raw.scheme && p.accepts(raw.port))
+                        && is_strict_subdomain(host, suffix)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
+    origins: OriginRule,
+    allow_null: bool,
+    credentials: bool,
+    any_method: bool,
+    methods: Vec<Box<[u8]>>,
+    any_header: bool,
+    /// Lowercase names.
+    headers: HashSet<Box<[u8]>>,
+    private_network: bool,
+    preflight_status: StatusCode,
+    acao_any: HeaderValue,
+    acam: Option<HeaderValue>,
+    acah: Option<HeaderValue>,
+    aceh: Option<HeaderValue>,
+    acma: Option<HeaderValue>,
+    /// Vary names on responses that are not preflights.
+    vary_actual: VarySet,
+    /// Vary names on preflight (and other OPTIONS) responses.
+    vary_preflight: VarySet,
+}
+
+/// A `HeaderValue` built at compile time. Cloning a freshly built value allocates once (the
+/// `Bytes` inside is promoted to shared storage); doing that here keeps later clones on the
+/// request path allocation-free.
+fn precomputed(s: &str) -> Option<HeaderValue> {
+    let v = HeaderValue::from_str(s).ok()?;
+    let _warm = v.clone();
+    Some(v)
+}
+
+impl Compiled {
+    fn new(c: Checked) -> Compiled {
+        let origins = if c.any_origin {
+            OriginRule::Any
+        } else if c.reflect_any {
+            OriginRule::ReflectAny
+        } else {
+            let mut set = OriginSet::default();
+            for p in &c.patterns {
+                match p {
+                    OriginPattern::Exact(o) => {
+                        set.exact.insert(o.as_str().as_bytes().into());
+                    }
+                    OriginPattern::AnyPort { scheme, host } => set
+                        .any_port
+                        .entry(host.as_bytes().into())
+                        .or_default()
+                        .push(scheme.as_bytes().into()),
+                    OriginPattern::Subdomains {
+                        scheme,
+                        suffix,
+                        port,
+                    } => set
+                        .subdomains
+                        .entry(suffix.as_bytes().into())
+                        .or_default()
+                        .push((scheme.as_bytes().into(), *port)),
+                }
+            }
+            OriginRule::List(set)
+        };
+        let acam = if c.any_method {
+            precomputed("*")
+        } else {
+            let listed: Vec<&str> = c
+                .methods
+                .iter()
+                .map(String::as_str)
+                .filter(|m| !is_safelisted_method(m.as_bytes()))
+                .collect();
+            (!listed.is_empty())
+                .then(|| precomputed(&listed.join(", ")))
+                .flatten()
+        };
+        let acah = {
+            let mut names: Vec<&str> = Vec::new();
+            if c.any_header {
+                names.push("*");
+                // `*` never covers Authorization (Fetch "CORS non-wildcard request-header name").
+                names.extend(
+                    c.headers
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|h| *h == "authorization"),
+                );
+            } else {
+                names.extend(c.headers.iter().map(String::as_str));
+            }
+            (!names.is_empty())
+                .then(|| precomputed(&names.join(", ")))
+                .flatten()
+        };
+        let aceh = if c.any_expose {
+            precomputed("*")
+        } else {
+            (!c.expose.is_empty())
+                .then(|| precomputed(&c.expose.join(", ")))
+                .flatten()
+        };
+        // With `*` the answer is the same for every origin; otherwise ACAO depends on Origin.
+        let origin_dependent = !matches!(origins, OriginRule::Any);
+        let mut vary_actual = VarySet::EMPTY;
+        if origin_dependent {
+            vary_actual = vary_actual.with(VarySet::ORIGIN);
+        }
+        let mut vary_preflight = vary_actual
+            .with(VarySet::REQUEST_METHOD)
+            .with(VarySet::REQUEST_HEADERS);
+        if c.private_network {
+            vary_preflight = vary_preflight.with(VarySet::REQUEST_PRIVATE_NETWORK);
+        }
+        Compiled {
+            origins,
+            allow_null: c.allow_null,
+            credentials: c.credentials,
+            any_method: c.any_method,
+            methods: c.methods.iter().map(|m| m.as_bytes().into()).collect(),
+            any_header: c.any_header,
+            headers: c.headers.iter().map(|h| h.as_bytes().into()).collect(),
+            private_network: c.private_network,
+            preflight_status: StatusCode::from_u16(c.preflight_status)
+                .unwrap_or(StatusCode::NO_CONTENT),
+            acao_any: HeaderValue::from_static("*"),
+            acam,
+            acah,
+            aceh,
+            acma: c.max_age.and_then(|a| precomputed(&a.to_string())),
+            vary_actual,
+            vary_preflight,
+        }
+    }
+
+    /// Fetch "CORS check", server side: which `Access-Control-Allow-Origin` to send, if any.
+    fn allow_origin(&self, origin: &HeaderValue) -> Result<HeaderValue, Reason> {
+        let bytes = origin.as_bytes();
+        if bytes.len() > MAX_ORIGIN_LEN {
+            return Err(Reason::InvalidOrigin);
+        }
+        if bytes == b"null" {
+            return match self.origins {
+                OriginRule::Any => Ok(self.acao_any.clone()),
+                _ if self.allow_null => Ok(origin.clone()),
+                _ => Err(Reason::NullOriginNotAllowed),
+            };
+        }
+        match &self.origins {
+            OriginRule::Any => Ok(self.acao_any.clone()),
+            OriginRule::ReflectAny => {
+                if RawOrigin::parse(bytes).is_some() {
+                    Ok(origin.clone())
+                } else {
+                    Err(Reason::InvalidOrigin)
+                }
+            }
+            OriginRule::List(set) => {
+                if set.contains(bytes) {
+                    Ok(origin.clone())
+                } else if RawOrigin::parse(bytes).is_none() {
+                    Err(Reason::InvalidOrigin)
+                } else {
+                    Err(Reason::OriginNotAllowed)
+                }
+            }
+        }
+    }
+
+    fn evaluate(&self, method: &Method, headers: &HeaderMap) -> Decision {
+        let is_options = *method == Method::OPTIONS;
+        let mut origins = headers.get_all(header::ORIGIN).iter();
+        let Some(origin) = origins.next() else {
+            return Decision::new(
+                DecisionKind::NotCors,
+                if is_options {
+                    self.vary_preflight
+                } else {
+                    self.vary_actual
+                },
+            );
+        };
+        let is_preflight =
+            is_options && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let deny = |reason| {
+            if is_preflight {
+                let mut d = Decision::new(DecisionKind::PreflightDeny, self.vary_preflight);
+                d.status = Some(StatusCode::FORBIDDEN);
+                d.reason = Some(reason);
+                d
+            } else {
+                let mut d = Decision::new(
+                    DecisionKind::ActualDeny,
+                    if is_options {
+                        self.vary_preflight
+                    } else {
+                        self.vary_actual
+                    },
+                );
+                d.reason = Some(reason);
+                d
+            }
+        };
+        if origins.next().is_some() {
+            return deny(Reason::MultipleOrigins);
+        }
+        let acao = match self.allow_origin(origin) {
+            Ok(v) => v,
+            Err(r) => return deny(r),
+        };
+        if !is_preflight {
+            let mut d = Decision::new(
+                DecisionKind::ActualAllow,
+                if is_options {
+                    self.vary_preflight
+                } else {
+                    self.vary_actual
+                },
+            );
+            d.acao = Some(acao);
+            d.acac = self.credentials;
+            d.aceh = self.aceh.clone();
+            return d;
+        }
+
+        // CORS-preflight request. Method first, then headers (the order browsers check in).
+        let mut acrm = headers
+            .get_all(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .iter();
+        let (Some(m), None) = (acrm.next(), acrm.next()) else {
+            return deny(Reason::InvalidRequestMethod);
+        };
+        let m = m.as_bytes();
+        if !is_token(m) {
+            return deny(Reason::InvalidRequestMethod);
+        }
+        // Safelisted methods never need Access-Control-Allow-Methods (Fetch "CORS-preflight
+        // fetch" step 7.5), and methods compare byte for byte.
+        if !(is_safelisted_method(m) || self.any_method || self.methods.iter().any(|a| **a == *m)) {
+            return deny(Reason::MethodNotAllowed);
+        }
+        if let Err(r) = self.check_request_headers(headers) {
+            return deny(r);
+        }
+        let mut acapn = false;
+        if let Some(pn) = headers.get(ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK) {
+            if pn.as_bytes() == b"true" {
+                if !self.private_network {
+                    return deny(Reason::PrivateNetworkNotAllowed);
+                }
+                acapn = true;
+            }
+        }
+        let mut d = Decision::new(DecisionKind::PreflightAllow, self.vary_preflight);
+        d.status = Some(self.preflight_status);
+        d.acao = Some(acao);
+        d.acac = self.credentials;
+        d.acam = self.acam.clone();
+        d.acah = self.acah.clone();
+        d.acma = self.acma.clone();
+        d.acapn = acapn;
+        d
+    }
+
+    /// Checks every name of every `Access-Control-Request-Headers` line, bounded.
+    fn check_request_headers(&self, headers: &HeaderMap) -> Result<(), Reason> {
+        let mut total = 0usize;
+        let mut elements = 0usize;
+        let mut empties = 0usize;
+        for line in headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            let bytes = line.as_bytes();
+            total += bytes.len();
+            if total > MAX_ACRH_BYTES {
+                return Err(Reason::RequestHeadersTooLarge);
+            }
+            for raw in bytes.split(|&b| b == b',') {
+                let name = trim_ows(raw);
+                if name.is_empty() {
+                    empties += 1;
+                    if empties > MAX_EMPTY_ELEMENTS {
+                        return Err(Reason::InvalidRequestHeaders);
+                    }
+                    continue;
+                }
+                elements += 1;
+                if elements > MAX_ACRH_ELEMENTS {
+                    return Err(Reason::RequestHeadersTooLarge);
+                }
+                if !is_token(name) {
+                    return Err(Reason::InvalidRequestHeaders);
+                }
+                if !self.header_allowed(name) {
+                    return Err(Reason::HeaderNotAllowed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn header_allowed(&self, name: &[u8]) -> bool {
+        let is_authorization = name.eq_ignore_ascii_case(b"authorization");
+        if self.any_header && !is_authorization {
+            return true;
+        }
+        let mut buf = [0u8; config::MAX_HEADER_NAME_LEN];
+        let Some(dst) = buf.get_mut(..name.len()) else {
+            return false;
+        };
+        for (d, s) in dst.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.headers.contains(&*dst)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/// What kind of answer a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionKind {
+    /// No `Origin` header: not a CORS request. The handler answers; `Vary` may still be added.
+    NotCors,
+    /// A preflight the policy allows: answer it with [`Decision::status`] and the headers.
+    PreflightAllow,
+    /// A preflight the policy refuses: answer it with 403 and no CORS headers.
+    PreflightDeny,
+    /// A CORS request from an allowed origin: the handler answers, the headers are added.
+    ActualAllow,
+    /// A CORS request from an origin the policy refuses: the handler answers (CORS is not
+    /// access control), but no CORS headers are added, so the browser hides the response.
+    ActualDeny,
+}
+
+impl DecisionKind {
+    /// Stable snake_case name: `not_cors`, `preflight_allowed`, `preflight_denied`,
+    /// `actual_allowed`, `actual_denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::NotCors => "not_cors",
+            DecisionKind::PreflightAllow => "preflight_allowed",
+            DecisionKind::PreflightDeny => "preflight_denied",
+            DecisionKind::ActualAllow => "actual_allowed",
+            DecisionKind::ActualDeny => "actual_denied",
+        }
+    }
+}
+
+impl fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request was denied. Codes are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// More than one `Origin` header.
+    MultipleOrigins,
+    /// The `Origin` value is not a browser-serialized origin (or is too long).
+    InvalidOrigin,
+    /// The origin is not in the allowlist.
+    OriginNotAllowed,
+    /// `Origin: null` and the policy does not allow the opaque origin.
+    NullOriginNotAllowed,
+    /// `Access-Control-Request-Method` repeated or not a token.
+    InvalidRequestMethod,
+    /// The requested method is not allowed.
+    MethodNotAllowed,
+    /// `Access-Control-Request-Headers` is malformed (a name is not a token, too many empty
+    /// elements).
+    InvalidRequestHeaders,
+    /// `Access-Control-Request-Headers` is larger than [`MAX_ACRH_BYTES`] or
+    /// [`MAX_ACRH_ELEMENTS`].
+    RequestHeadersTooLarge,
+    /// A requested header is not allowed.
+    HeaderNotAllowed,
+    /// A Private Network Access preflight, and the policy does not enable it.
+    PrivateNetworkNotAllowed,
+}
+
+impl Reason {
+    /// Stable snake_case code, e.g. `origin_not_allowed`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::MultipleOrigins => "multiple_origins",
+            Reason::InvalidOrigin => "invalid_origin",
+            Reason::OriginNotAllowed => "origin_not_allowed",
+            Reason::NullOriginNotAllowed => "null_origin_not_allowed",
+            Reason::InvalidRequestMethod => "invalid_request_method",
+            Reason::MethodNotAllowed => "method_not_allowed",
+            Reason::InvalidRequestHeaders => "invalid_request_headers",
+            Reason::RequestHeadersTooLarge => "request_headers_too_large",
+            Reason::HeaderNotAllowed => "header_not_allowed",
+            Reason::PrivateNetworkNotAllowed => "private_network_not_allowed",
+        }
+    }
+
+    /// What happened, in words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Reason::MultipleOrigins => "the request carries more than one Origin header",
+            Reason::InvalidOrigin => "the Origin header is not an origin as browsers send it",
+            Reason::OriginNotAllowed => "the origin is not in the policy's origins",
+            Reason::NullOriginNotAllowed => {
+                "the origin is `null` (sandboxed iframe, file: page or redirect), which the policy does not allow"
+            }
+            Reason::InvalidRequestMethod => "Access-Control-Request-Method is repeated or not a method",
+            Reason::MethodNotAllowed => "the requested method is not in the policy's methods",
+            Reason::InvalidRequestHeaders => "Access-Control-Request-Headers is malformed",
+            Reason::RequestHeadersTooLarge => "Access-Control-Request-Headers is too large",
+            Reason::HeaderNotAllowed => "a requested header is not in the policy's request_headers",
+            Reason::PrivateNetworkNotAllowed => {
+                "a Private Network Access preflight, and private_network is not enabled"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A set of `Vary` names, as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct VarySet(u8);
+
+impl VarySet {
+    /// No names.
+    pub const EMPTY: VarySet = VarySet(0);
+    /// `Origin`.
+    pub const ORIGIN: VarySet = VarySet(1);
+    /// `Access-Control-Request-Method`.
+    pub const REQUEST_METHOD: VarySet = VarySet(2);
+    /// `Access-Control-Request-Headers`.
+    pub const REQUEST_HEADERS: VarySet = VarySet(4);
+    /// `Access-Control-Request-Private-Network`.
+    pub const REQUEST_PRIVATE_NETWORK: VarySet = VarySet(8);
+
+    const NAMES: [(&'static str, VarySet); 4] = [
+        ("origin", VarySet::ORIGIN),
+        ("access-control-request-method", VarySet::REQUEST_METHOD),
+        ("access-control-request-headers", VarySet::REQUEST_HEADERS),
+        (
+            "access-control-request-private-network",
+            VarySet::REQUEST_PRIVATE_NETWORK,
+        ),
+    ];
+
+    /// The union.
+    #[must_use]
+    pub const fn with(self, other: VarySet) -> VarySet {
+        VarySet(self.0 | other.0)
+    }
+
+    /// Whether every name of `other` is in `self`.
+    pub const fn contains(self, other: VarySet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether there is no name.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The header value listing these names (`Origin, Access-Control-Request-Method`), from a
+    /// static table.
+    pub fn header_value(self) -> Option<HeaderValue> {
+        let s = VARY_VALUES.get(usize::from(self.0)).copied().unwrap_or("");
+        (!s.is_empty()).then(|| HeaderValue::from_static(s))
+    }
+}
+
+const VARY_VALUES: [&str; 16] = [
+    "",
+    "Origin",
+    "Access-Control-Request-Method",
+    "Origin, Access-Control-Request-Method",
+    "Access-Control-Request-Headers",
+    "Origin, Access-Control-Request-Headers",
+    "Access-Control-Request-Method, Access-Control-Request-Headers",
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+    "Access-Control-Request-Private-Network",
+    "Origin, Access-Control-Request-Private-Network",
+    "Access-Control-Request-Method, Access-Control-Request-Private-Network",
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Private-Network",
+    "Access-Control-Request-Headers, Access-Control-Request-Private-Network",
+    "Origin, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
+    "Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
+];
+
+/// The policy's answer to one request: its kind, the status (for preflights), the headers to
+/// set and a reason for denials. Owned and cheap (header values are reference-counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    kind: DecisionKind,
+    reason: Option<Reason>,
+    status: Option<StatusCode>,
+    acao: Option<HeaderValue>,
+    acac: bool,
+    acam: Option<HeaderValue>,
+    acah: Option<HeaderValue>,
+    aceh: Option<HeaderValue>,
+    acma: Option<HeaderValue>,
+    acapn: bool,
+    vary: VarySet,
+}
+
+/// The CORS response headers a policy sets (and [`strip_cors_headers`] removes).
+pub const CORS_RESPONSE_HEADERS: [HeaderName; 7] = [
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::ACCESS_CONTROL_ALLOW_METHODS,
+    header::ACCESS_CONTROL_ALLOW_HEADERS,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    header::ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+];
+
+/// Removes every CORS response header (those in [`CORS_RESPONSE_HEADERS`]), e.g. the ones an
+/// upstream set, so the policy alone decides.
+pub fn strip_cors_headers(headers: &mut HeaderMap) {
+    for name in &CORS_RESPONSE_HEADERS {
+        headers.remove(name);
+    }
+}
+
+impl Decision {
+    fn new(kind: DecisionKind, vary: VarySet) -> Self {
+        Decision {
+            kind,
+            reason: None,
+            status: None,
+            acao: None,
+            acac: false,
+            acam: None,
+            acah: None,
+            aceh: None,
+            acma: None,
+            acapn: false,
+            vary,
+        }
+    }
+
+    /// The kind of answer.
+    pub fn kind(&self) -> DecisionKind {
+        self.kind
+    }
+
+    /// Why the request was denied.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
+    }
+
+    /// The status the policy answers with: `Some` for preflights (allowed or denied), `None`
+    /// when the request goes on to the handler.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    /// Whether the policy answers the request itself (a preflight) instead of the handler.
+    pub fn is_preflight(&self) -> bool {
+        matches!(
+            self.kind,
+            DecisionKind::PreflightAllow | DecisionKind::PreflightDeny
+        )
+    }
+
+    /// The `Vary` names this decision depends on.
+    pub fn vary(&self) -> VarySet {
+        self.vary
+    }
+
+    /// The CORS headers to set, in a stable order (`Vary` not included; see
+    /// [`Decision::apply`]).
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+        const TRUE: HeaderValue = HeaderValue::from_static("true");
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, self.acao.clone()),
+            (
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                self.acac.then_some(TRUE),
+            ),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, self.acam.clone()),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, self.acah.clone()),
+            (header::ACCESS_CONTROL_MAX_AGE, self.acma.clone()),
+            (
+                ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+                self.acapn.then_some(TRUE),
+            ),
+            (header::ACCESS_CONTROL_EXPOSE_HEADERS, self.aceh.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+    }
+
+    /// Sets the CORS headers on a response (replacing any of the same name) and merges the
+    /// `Vary` names into the response's `Vary` without duplicating any (`Vary: *` is left
+    /// alone). Allocation-free unless the map must grow.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in self.headers() {
+            headers.insert(name, value);
+        }
+        merge_vary(headers, self.vary);
+    }
+
+    /// All headers including `Vary` as it would be added to a response with no `Vary` of its
+    /// own: what the CLI prints.
+    pub fn all_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let mut v: Vec<_> = self.headers().collect();
+        if let Some(vary) = self.vary.header_value() {
+            v.push((header::VARY, vary));
+        }
+        v
+    }
+}
+
+/// Adds the names in `set` that the response's `Vary` does not list yet, as one more `Vary`
+/// line (RFC 9110 §5.3: equivalent to one comma-joined line). Case-insensitive; respects `*`.
+pub fn merge_vary(headers: &mut HeaderMap, set: VarySet) {
+    if set.is_empty() {
+        return;
+    }
+    let mut present = VarySet::EMPTY;
+    for line in headers.get_all(header::VARY) {
+        for item in line.as_bytes().split(|&b| b == b',') {
+            let item = trim_ows(item);
+            if item == b"*" {
+                return;
+            }
+            for (name, bit) in VarySet::NAMES {
+                if item.eq_ignore_ascii_case(name.as_bytes()) {
+                    present = present.with(bit);
+                }
+            }
+        }
+    }
+    let missing = VarySet(set.0 & !present.0);
+    if let Some(v) = missing.header_value() {
+        headers.append(header::VARY, v);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime replacement
+
+/// A policy that can be replaced atomically while requests are being served (the gateway's hot
+/// reload). Readers never block and never allocate; a replacement is seen by every request that
+/// starts after it.
+///
+/// ```
+/// use preflight::{Config, SharedPolicy};
+/// let shared = SharedPolicy::new(Config::new().origins(["https://a.example"]).compile()?);
+/// let reader = shared.clone();
+/// shared.store(Config::new().origins(["https://b.example"]).compile()?);
+/// assert_eq!(reader.load().config().origins, ["https://b.example"]);
+/// # Ok::<(), preflight::ConfigErrors>(())
+/// ```
+#[derive(Clone)]
+pub struct SharedPolicy(Arc<arc_swap::ArcSwap<Policy>>);
+
+impl SharedPolicy {
+    /// Wraps a policy.
+    pub fn new(policy: Policy) -> Self {
+        SharedPolicy(Arc::new(arc_swap::ArcSwap::from_pointee(policy)))
+    }
+
+    /// The current policy.
+    pub fn load(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.0.load()
+    }
+
+    /// Replaces the policy for every request that starts from now on.
+    pub fn store(&self, policy: Policy) {
+        self.0.store(Arc::new(policy));
+    }
+}
+
+impl fmt::Debug for SharedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedPolicy").field(&**self.load()).finish()
+    }
+}
+
+impl From<Policy> for SharedPolicy {
+    fn from(p: Policy) -> Self {
+        SharedPolicy::new(p)
+    }
+}
