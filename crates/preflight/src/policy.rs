@@ -650,6 +650,32 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// What the server owner can change, in words.
+    pub fn fix(self) -> &'static str {
+        match self {
+        Reason::MultipleOrigins => {
+            "a browser sends one Origin header; something between it and the server (a proxy?) duplicated it"
+        }
+        Reason::InvalidOrigin => {
+            "browsers send `scheme://host[:port]` in lowercase with no path or trailing slash; check the client"
+        }
+        Reason::OriginNotAllowed => "add the origin (or a `https://*.domain` pattern) to `origins` if it should be trusted",
+        Reason::NullOriginNotAllowed => {
+            "serve the page from a real origin; only if you must, set dangerously_allow_null_origin = true"
+        }
+        Reason::InvalidRequestMethod => "send exactly one Access-Control-Request-Method with a method name",
+        Reason::MethodNotAllowed => "add the method to `methods` (case matters for methods other than the six standard ones)",
+        Reason::InvalidRequestHeaders => "Access-Control-Request-Headers must be a comma-separated list of header names",
+        Reason::RequestHeadersTooLarge => "the request asks for too many headers; browsers never send this many",
+        Reason::HeaderNotAllowed => {
+            "add the header to `request_headers` (note that \"*\" never covers authorization)"
+        }
+        Reason::PrivateNetworkNotAllowed => "set private_network = true to answer Private Network Access preflights",
+    }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

@@ -13,7 +13,10 @@ fn server_vectors() {
         let policy = match Policy::from_toml(&suite.policy) {
             Ok(p) => p,
             Err(e) => {
-                failures.push(format!("{file} / {}: policy does not compile: {e}", suite.name));
+                failures.push(format!(
+                    "{file} / {}: policy does not compile: {e}",
+                    suite.name
+                ));
                 continue;
             }
         };
@@ -54,5 +57,10 @@ fn server_vectors() {
         }
     }
     assert!(count >= 50, "only {count} server vectors found");
-    assert!(failures.is_empty(), "{} of {count} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

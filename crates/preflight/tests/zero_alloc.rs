@@ -55,9 +55,17 @@ fn evaluate_and_apply_allocate_nothing() {
             // The response map is pre-sized, as a framework's would be.
             let mut resp = HeaderMap::with_capacity(32);
             let (n, d) = allocations(|| policy.evaluate(&method, &case.path, &headers));
-            assert_eq!(n, 0, "{file} / {} / {}: evaluate allocated {n} times", suite.name, case.id);
+            assert_eq!(
+                n, 0,
+                "{file} / {} / {}: evaluate allocated {n} times",
+                suite.name, case.id
+            );
             let (n, ()) = allocations(|| d.apply(&mut resp));
-            assert_eq!(n, 0, "{file} / {} / {}: apply allocated {n} times", suite.name, case.id);
+            assert_eq!(
+                n, 0,
+                "{file} / {} / {}: apply allocated {n} times",
+                suite.name, case.id
+            );
             let (n, ()) = allocations(|| drop(d));
             assert_eq!(n, 0);
             checked += 1;
@@ -65,4 +73,3 @@ fn evaluate_and_apply_allocate_nothing() {
     }
     assert!(checked > 50);
 }
-
