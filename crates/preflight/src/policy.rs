@@ -101,13 +101,13 @@ impl Policy {
     ) -> Result<Policy, ConfigErrors> {
         let mut v = Validator::new(spans);
         let top = config::check(cfg, "", true, &mut v);
-        config::check_routes(cfg, &mut v);
         let mut routes = Vec::new();
         for (i, r) in cfg.routes.iter().enumerate() {
             let eff = cfg.effective(r);
             let checked = config::check(&eff, &format!("routes[{i}]."), false, &mut v);
             routes.push((r.path.clone().into_boxed_str(), checked));
         }
+        config::check_routes(cfg, &mut v);
         // A route inherits the top level's values, so its check repeats the top level's
         // mistakes; report each (code, value, message) once, at the top level.
         let top_keys: HashSet<(&'static str, Option<String>, String)> = v
@@ -123,7 +123,12 @@ impl Policy {
         });
         pre.append(&mut v.diags);
         if pre.iter().any(|d| d.severity == Severity::Error) {
-            pre.sort_by_key(|d| d.severity == Severity::Warning);
+            pre.sort_by_key(|d| {
+                (
+                    d.severity == Severity::Warning,
+                    d.line.unwrap_or(usize::MAX),
+                )
+            });
             return Err(ConfigErrors::from_diags(pre));
         }
         let mut routes: Vec<(Box<str>, Compiled)> = routes
@@ -947,5 +952,157 @@ impl fmt::Debug for SharedPolicy {
 impl From<Policy> for SharedPolicy {
     fn from(p: Policy) -> Self {
         SharedPolicy::new(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (n, v) in pairs {
+            m.append(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn ten_thousand_origins_and_a_thousand_patterns() {
+        let mut origins: Vec<String> = (0..10_000)
+            .map(|i| format!("https://app{i}.customer.example"))
+            .collect();
+        origins.extend((0..1_000).map(|i| format!("https://*.tenant{i}.example.net")));
+        let p = Config::new().origins(origins).compile().unwrap();
+        let allowed = |o: &str| {
+            p.evaluate(&Method::GET, "/", &req(&[("origin", o)])).kind()
+                == DecisionKind::ActualAllow
+        };
+        assert!(allowed("https://app9999.customer.example"));
+        assert!(allowed("https://x.y.tenant999.example.net"));
+        assert!(!allowed("https://tenant999.example.net"));
+        assert!(!allowed("https://app10000.customer.example"));
+        assert!(!allowed("https://x.tenant1000.example.net"));
+    }
+
+    #[test]
+    fn pattern_matcher_agrees_with_naive_scan() {
+        let patterns = [
+            "https://a.example",
+            "https://*.example.com",
+            "https://*.example.com:8443",
+            "http://localhost:*",
+            "https://*.b.example.org:*",
+        ];
+        let p = Config::new().origins(patterns).compile().unwrap();
+        let parsed: Vec<OriginPattern> = patterns.iter().map(|s| s.parse().unwrap()).collect();
+        let probes = [
+            "https://a.example",
+            "https://b.a.example",
+            "https://example.com",
+            "https://x.example.com",
+            "https://x.example.com:8443",
+            "https://x.example.com:8444",
+            "http://x.example.com",
+            "http://localhost",
+            "http://localhost:1",
+            "https://localhost:1",
+            "https://b.example.org",
+            "https://c.b.example.org:7",
+            "https://cb.example.org",
+            "https://x.example.com.evil",
+        ];
+        for o in probes {
+            let naive = parsed.iter().any(|pat| pat.matches(o.as_bytes()));
+            let fast = p.evaluate(&Method::GET, "/", &req(&[("origin", o)])).kind()
+                == DecisionKind::ActualAllow;
+            assert_eq!(naive, fast, "{o}");
+        }
+    }
+
+    #[test]
+    fn config_round_trips_through_policy() {
+        let cfg = Config::from_toml(include_str!("../../../examples/cors.toml")).unwrap();
+        let p = cfg.compile().unwrap();
+        assert_eq!(p.config(), &cfg);
+        let again = Config::from_toml(&p.config().to_toml()).unwrap();
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn route_errors_are_reported_once_and_where_they_are() {
+        let src = "origins = [\"https://a.example/\"]\n[[routes]]\npath = \"/x/\"\ncredentials = true\norigins = \"*\"\n[[routes]]\npath = \"x\"\n";
+        let e = Policy::from_toml(src).unwrap_err();
+        let got: Vec<_> = e.errors().map(|d| (d.code, d.field.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("invalid_origin", "origins[0]"),
+                ("wildcard_with_credentials", "routes[0].origins"),
+                ("invalid_route_path", "routes[1].path"),
+            ]
+        );
+    }
+
+    #[test]
+    fn shared_policy_swaps_under_readers() {
+        let a = Config::new()
+            .origins(["https://a.example"])
+            .compile()
+            .unwrap();
+        let b = Config::new()
+            .origins(["https://b.example"])
+            .compile()
+            .unwrap();
+        let shared = SharedPolicy::new(a);
+        let headers = req(&[("origin", "https://b.example")]);
+        let reader = shared.clone();
+        let t = std::thread::spawn(move || {
+            let mut seen_allow = false;
+            for _ in 0..200_000 {
+                let d = reader.load().evaluate(&Method::GET, "/", &headers);
+                if d.kind() == DecisionKind::ActualAllow {
+                    seen_allow = true;
+                } else {
+                    assert!(!seen_allow, "went back to the old policy");
+                }
+            }
+            seen_allow
+        });
+        shared.store(b);
+        assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn merge_vary_cases() {
+        let mut h = HeaderMap::new();
+        merge_vary(&mut h, VarySet::ORIGIN.with(VarySet::REQUEST_METHOD));
+        assert_eq!(h.get_all(header::VARY).iter().count(), 1);
+        merge_vary(&mut h, VarySet::ORIGIN.with(VarySet::REQUEST_HEADERS));
+        let lines: Vec<_> = h.get_all(header::VARY).iter().collect();
+        assert_eq!(
+            lines,
+            [
+                "Origin, Access-Control-Request-Method",
+                "Access-Control-Request-Headers"
+            ]
+        );
+        merge_vary(&mut h, VarySet::ORIGIN);
+        assert_eq!(h.get_all(header::VARY).iter().count(), 2);
+    }
+
+    #[test]
+    fn strip_removes_upstream_cors_headers() {
+        let mut h = req(&[
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-private-network", "true"),
+            ("content-type", "text/plain"),
+        ]);
+        strip_cors_headers(&mut h);
+        assert_eq!(h.len(), 1);
     }
 }
