@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod output;
 mod policy_cmd;
+mod serve_cmd;
 
 /// CORS done exactly: check policies, explain browser behaviour.
 #[derive(Parser)]
@@ -26,12 +27,15 @@ enum Command {
     /// Lint a policy file, or ask what it answers to a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Run a CORS policy gateway (reverse proxy) in front of a backend.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => code,
