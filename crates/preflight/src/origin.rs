@@ -545,9 +545,9 @@ impl<'a> RawOrigin<'a> {
                 || host.first() == Some(&b'.')
                 || host.last() == Some(&b'.')
                 || host.windows(2).any(|w| w == b"..")
-                || !host
-                    .iter()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.')
+                || !host.iter().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.'
+                })
             {
                 return None;
             }
@@ -619,7 +619,9 @@ mod tests {
         ));
         let e = Origin::parse("https://bücher.example/").unwrap_err();
         assert_eq!(e.suggestion(), Some("https://xn--bcher-kva.example"));
-        assert!(e.to_string().contains("write `https://xn--bcher-kva.example`"));
+        assert!(e
+            .to_string()
+            .contains("write `https://xn--bcher-kva.example`"));
     }
 
     #[test]
@@ -686,7 +688,11 @@ mod tests {
             b"ftp://a.com",
             b"https://",
         ] {
-            assert!(RawOrigin::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                RawOrigin::parse(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }
