@@ -218,7 +218,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             let f = Failure::new(Reason::CorsDisabledScheme, current.scheme());
             return ctx.fail(
                 ev,
-                Stage::Actual,
+                Stage::Request,
                 f,
                 cur,
                 state.serialized_origin(),

@@ -212,12 +212,14 @@ pub struct ExpectPatch {
 impl Expect {
     /// `self` with `patch` applied.
     pub fn patched(&self, patch: &ExpectPatch) -> Expect {
+        let preflight = patch.preflight.unwrap_or(self.preflight);
         Expect {
-            preflight: patch.preflight.unwrap_or(self.preflight),
+            preflight,
+            // A patch that says "no preflight" also drops the inherited request headers.
             preflight_request_headers: patch
                 .preflight_request_headers
                 .clone()
-                .or_else(|| self.preflight_request_headers.clone()),
+                .or_else(|| self.preflight_request_headers.clone().filter(|_| preflight)),
             outcome: patch.outcome.unwrap_or(self.outcome),
             failure_stage: patch.failure_stage.unwrap_or(self.failure_stage),
             exposed_headers: patch
