@@ -171,10 +171,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
     let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
     let mut answers = redirects.iter().chain(std::iter::once(&scenario.response));
 
-    loop {
-        let Some(current) = state.current_url().cloned() else {
-            break;
-        };
+    while let Some(current) = state.current_url().cloned() {
         let cur = current.as_str();
         // Main fetch (R16): which path?
         let same_origin = origin.is_same_origin(&Origin::from_url(&current));
@@ -579,4 +576,163 @@ fn origin_header(state: &RedirectState, p: &PreparedRequest, url: &Url) -> Optio
         }
     }
     Some(serialized.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(json: &str, behavior: Behavior) -> Evaluation {
+        let s: Scenario = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        evaluate(&s, behavior)
+    }
+
+    fn sc(
+        method: &str,
+        headers: &str,
+        cred: &str,
+        pre: &str,
+        redirects: &str,
+        resp: &str,
+    ) -> String {
+        format!(
+            r#"{{"id":"t","request":{{"origin":"https://a.test","url":"https://b.test/x","method":"{method}","headers":{headers},"credentials":"{cred}","mode":"cors"}},"preflight_response":{pre},"redirects":{redirects},"response":{resp}}}"#
+        )
+    }
+
+    fn reason(ev: &Evaluation) -> &'static str {
+        ev.reason.map(|r| r.code()).unwrap_or("none")
+    }
+
+    #[test]
+    fn reasons_and_messages() {
+        let acao = |v: &str| {
+            format!(r#"{{"status":200,"headers":[["Access-Control-Allow-Origin","{v}"]]}}"#)
+        };
+        let cases = [
+            (
+                acao("https://a.test, https://c.test"),
+                "multiple_allow_origin_values",
+            ),
+            (acao(""), "invalid_allow_origin_value"),
+            (acao("null"), "allow_origin_mismatch"),
+            (acao("https://a.test/"), "allow_origin_mismatch"),
+            (
+                r#"{"status":200,"headers":[]}"#.to_string(),
+                "missing_allow_origin_header",
+            ),
+        ];
+        for (resp, code) in cases {
+            let ev = run(
+                &sc("GET", "[]", "omit", "null", "[]", &resp),
+                Behavior::Chromium,
+            );
+            assert_eq!(reason(&ev), code, "{resp}");
+        }
+        let ev = run(
+            &sc(
+                "GET",
+                "[]",
+                "include",
+                "null",
+                "[]",
+                &acao("https://a.test"),
+            ),
+            Behavior::Spec,
+        );
+        assert_eq!(reason(&ev), "invalid_allow_credentials");
+        assert!(ev.message.as_deref().unwrap_or("").ends_with(
+            "is '' which must be 'true' when the request's credentials mode is 'include'."
+        ));
+    }
+
+    #[test]
+    fn preflight_reasons_and_prefix() {
+        let pre404 = r#"{"status":404,"headers":[["Access-Control-Allow-Origin","*"]]}"#;
+        let ev = run(
+            &sc("PUT", "[]", "omit", pre404, "[]", r#"{"status":200}"#),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "preflight_invalid_status");
+        assert!(ev.message.as_deref().unwrap_or("").contains("Response to preflight request doesn't pass access control check: It does not have HTTP ok status."));
+        let pre = r#"{"status":404,"headers":[]}"#;
+        let ev = run(
+            &sc("PUT", "[]", "omit", pre, "[]", r#"{"status":200}"#),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "preflight_missing_allow_origin_header");
+        let pre =
+            r#"{"status":302,"headers":[["Location","/y"],["Access-Control-Allow-Origin","*"]]}"#;
+        let ev = run(
+            &sc("PUT", "[]", "omit", pre, "[]", r#"{"status":200}"#),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "preflight_disallowed_redirect");
+        let pre = r#"{"status":204,"headers":[["Access-Control-Allow-Origin","*"],["Access-Control-Allow-Methods","Bad value"]]}"#;
+        let ev = run(
+            &sc("patch", "[]", "omit", pre, "[]", r#"{"status":200}"#),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "invalid_allow_methods_preflight_response");
+        assert!(!ev
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("Response to preflight"));
+        let pre = r#"{"status":204,"headers":[["Access-Control-Allow-Origin","*"],["Access-Control-Allow-Methods","PATCH"]]}"#;
+        let ev = run(
+            &sc("patch", "[]", "omit", pre, "[]", r#"{"status":200}"#),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "method_disallowed_by_preflight_response");
+        assert!(ev.message.as_deref().unwrap_or("").ends_with(
+            "Method patch is not allowed by Access-Control-Allow-Methods in preflight response."
+        ));
+        let pre = r#"{"status":204,"headers":[["Access-Control-Allow-Origin","*"],["Access-Control-Allow-Headers","x-b"]]}"#;
+        let ev = run(
+            &sc(
+                "GET",
+                r#"[["X-Z","1"],["X-A","1"]]"#,
+                "omit",
+                pre,
+                "[]",
+                r#"{"status":200}"#,
+            ),
+            Behavior::Chromium,
+        );
+        assert!(ev
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("Request header field x-z is not allowed"));
+    }
+
+    #[test]
+    fn redirect_messages() {
+        let redirect = r#"[{"status":302,"headers":[["Access-Control-Allow-Origin","*"],["Location","https://c.test/y"]]}]"#;
+        let resp = r#"{"status":200,"headers":[["Access-Control-Allow-Origin","https://a.test"]]}"#;
+        let ev = run(
+            &sc("GET", "[]", "omit", "null", redirect, resp),
+            Behavior::Chromium,
+        );
+        assert_eq!(ev.origin_header.as_deref(), Some("null"));
+        assert_eq!(ev.message.as_deref(), Some("Access to fetch at 'https://c.test/y' (redirected from 'https://b.test/x') from origin 'https://a.test' has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value 'https://a.test' that is not equal to the supplied origin. Have the server send the header with a valid value."));
+        let redirect = r#"[{"status":302,"headers":[["Access-Control-Allow-Origin","*"],["Location","https://u:p@c.test/y"]]}]"#;
+        let ev = run(
+            &sc("GET", "[]", "omit", "null", redirect, resp),
+            Behavior::Chromium,
+        );
+        assert_eq!(reason(&ev), "redirect_contains_credentials");
+    }
+
+    #[test]
+    fn forbidden_method_thrown() {
+        let ev = run(
+            &sc("TRACE", "[]", "omit", "null", "[]", r#"{"status":200}"#),
+            Behavior::Spec,
+        );
+        assert_eq!(reason(&ev), "forbidden_method");
+        assert_eq!(ev.failure_stage, Some(Stage::Request));
+        assert!(!ev.preflight);
+    }
 }
