@@ -10,11 +10,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod explain;
+mod har;
 mod output;
+mod paste;
 mod policy_cmd;
 mod serve_cmd;
 
-/// CORS done exactly: check policies, explain browser behaviour.
+/// CORS done exactly: check policies, explain browser behaviour, run a gateway.
 #[derive(Parser)]
 #[command(name = "preflight", version, about, long_about = None)]
 struct Cli {
@@ -24,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Explain what a browser does with a request and the server's answers.
+    Explain(explain::ExplainArgs),
     /// Lint a policy file, or ask what it answers to a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok(code) => code,

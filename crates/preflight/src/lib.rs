@@ -34,12 +34,14 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod browser;
 pub mod config;
 mod headers;
 pub mod origin;
 pub mod pattern;
 pub mod policy;
 
+pub use browser::Behavior;
 pub use config::{Config, ConfigErrors, Diagnostic, RouteConfig, Severity};
 pub use origin::{Origin, OriginError, OriginErrorKind};
 pub use pattern::{OriginPattern, PatternError, PortSpec};

@@ -1,0 +1,373 @@
+//! `preflight explain`: what a browser does with a request and the server's answers, step by
+//! step, with Chromium's console message and a fix for the server owner.
+//!
+//! Inputs (never touches the network):
+//! * `--scenario FILE` — scenarios in Preflight's scenario format (`.json`: one object or an
+//!   array; `.jsonl`: one per line; `-`: stdin);
+//! * `--har FILE` — a HAR exported from Chrome or Firefox DevTools: preflights are paired with
+//!   their requests and every cross-origin request is explained;
+//! * neither — raw HTTP/1.1 message heads pasted on stdin (DevTools "view source" or
+//!   `curl -v`, `> `/`< ` prefixes tolerated), optionally a preflight exchange first.
+//!
+//! Exit status: 0 when every request succeeds, 1 when any is blocked, 2 on bad input.
+//!
+//! `--json` prints one JSON object per line and scenario:
+//!
+//! ```text
+//! {
+//!   "id": string,
+//!   "preflight": bool,                       // a preflight is sent
+//!   "preflight_request_headers": {name: string|null} | null,
+//!   "outcome": "ok" | "network-error",
+//!   "failure_stage": null | "request" | "preflight" | "actual",
+//!   "exposed_headers": [string],             // readable response headers (sorted, lowercase)
+//!   "origin_header": string | null,          // Origin on the final actual request
+//!   "reason": string | null,                 // stable snake_case code
+//!   "message": string | null,                // Chromium's console message
+//!   "fix": string | null,                    // for the server owner
+//!   "behavior": "spec" | "chromium",
+//!   "request": {"method", "url", "origin", "credentials", "mode",
+//!               "headers": [[name, value]]}, // values of Cookie/Authorization/... redacted
+//!   "steps": [{"rule": string, "check": string, "passed": bool}]
+//! }
+//! ```
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use preflight::browser::{evaluate, Behavior, Evaluation, Outcome, Scenario};
+
+/// Arguments of `preflight explain`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExplainArgs {
+    /// Scenario file (.json or .jsonl; `-` for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "har")]
+    pub scenario: Option<String>,
+    /// HAR file exported from browser DevTools (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<String>,
+    /// One JSON object per line and scenario.
+    #[arg(long)]
+    pub json: bool,
+    /// Whose behaviour to model.
+    #[arg(long, value_enum, default_value_t = BrowserArg::Chromium)]
+    pub browser: BrowserArg,
+    /// The page's origin, when the pasted request has no Origin header.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Show cookie, Authorization and Set-Cookie values instead of redacting them.
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+/// `--browser`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserArg {
+    /// The WHATWG Fetch standard.
+    Spec,
+    /// Current Chromium.
+    Chromium,
+}
+
+impl From<BrowserArg> for Behavior {
+    fn from(b: BrowserArg) -> Self {
+        match b {
+            BrowserArg::Spec => Behavior::Spec,
+            BrowserArg::Chromium => Behavior::Chromium,
+        }
+    }
+}
+
+/// A scenario to explain plus notes about how it was rebuilt (HAR, paste).
+pub(crate) struct Item {
+    pub scenario: Scenario,
+    pub notes: Vec<String>,
+}
+
+/// Runs `preflight explain`. Bad input is reported on stderr with exit status 2.
+pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
+    match load(args) {
+        Ok(items) => Ok(report(args, items)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn read_input(path: &str) -> Result<String> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {path}"))
+    }
+}
+
+fn load(args: &ExplainArgs) -> Result<Vec<Item>> {
+    if let Some(path) = &args.scenario {
+        let text = read_input(path)?;
+        let scenarios = parse_scenarios(&text, path)?;
+        Ok(scenarios
+            .into_iter()
+            .map(|scenario| Item {
+                scenario,
+                notes: Vec::new(),
+            })
+            .collect())
+    } else if let Some(path) = &args.har {
+        let text = read_input(path)?;
+        crate::har::scenarios_from_har(&text).with_context(|| format!("in HAR {path}"))
+    } else {
+        let text = read_input("-")?;
+        crate::paste::scenarios_from_paste(&text, args.origin.as_deref())
+            .context("in the pasted HTTP messages")
+    }
+}
+
+/// Parses `.json` (one object or an array) or `.jsonl` (one object per line).
+fn parse_scenarios(text: &str, path: &str) -> Result<Vec<Scenario>> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        bail!("{path}: no scenarios");
+    }
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(text)
+            .map_err(|e| anyhow!("{path}: line {}, column {}: {e}", e.line(), e.column()));
+    }
+    // One object spanning lines (pretty .json)?
+    if let Ok(s) = serde_json::from_str::<Scenario>(text) {
+        return Ok(vec![s]);
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let s: Scenario =
+            serde_json::from_str(line).map_err(|e| anyhow!("{path}: line {}: {e}", i + 1))?;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+const REDACTED_REQUEST: &[&str] = &["cookie", "authorization", "proxy-authorization"];
+
+/// Whether a header's value is secret (redacted by default).
+pub(crate) fn is_secret(name: &str) -> bool {
+    REDACTED_REQUEST
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+        || name.eq_ignore_ascii_case("set-cookie")
+        || name.eq_ignore_ascii_case("set-cookie2")
+}
+
+/// Replaces secret header values in a scenario with `[redacted]`. The CORS model never looks
+/// at those values, so the verdict does not change.
+fn redact(s: &mut Scenario) {
+    fn r(h: &mut [(String, String)]) {
+        for (n, v) in h.iter_mut() {
+            if is_secret(n) {
+                *v = "[redacted]".to_string();
+            }
+        }
+    }
+    r(&mut s.request.headers);
+    if let Some(Some(p)) = s.preflight_response.as_mut() {
+        r(&mut p.headers);
+    }
+    for x in s.redirects.iter_mut().flatten() {
+        r(&mut x.headers);
+    }
+    r(&mut s.response.headers);
+}
+
+fn report(args: &ExplainArgs, items: Vec<Item>) -> ExitCode {
+    let behavior: Behavior = args.browser.into();
+    let mut blocked = false;
+    let mut out = String::new();
+    if items.is_empty() && !args.json {
+        out.push_str("No cross-origin requests found.\n");
+    }
+    for mut item in items {
+        if !args.no_redact {
+            redact(&mut item.scenario);
+        }
+        let ev = evaluate(&item.scenario, behavior);
+        blocked |= ev.outcome != Outcome::Ok;
+        if args.json {
+            out.push_str(&json_line(&item, &ev, behavior));
+            out.push('\n');
+        } else {
+            text_report(&mut out, &item, &ev, behavior);
+        }
+    }
+    print!("{out}");
+    if blocked {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn json_line(item: &Item, ev: &Evaluation, behavior: Behavior) -> String {
+    let s = &item.scenario;
+    let v = serde_json::json!({
+        "id": s.id,
+        "preflight": ev.preflight,
+        "preflight_request_headers": ev.preflight_request_headers,
+        "outcome": ev.outcome,
+        "failure_stage": ev.failure_stage,
+        "exposed_headers": ev.exposed_headers,
+        "origin_header": ev.origin_header,
+        "reason": ev.reason,
+        "message": ev.message,
+        "fix": ev.fix,
+        "behavior": behavior,
+        "request": {
+            "method": s.request.method,
+            "url": s.request.url,
+            "origin": s.request.origin,
+            "credentials": s.request.credentials,
+            "mode": s.request.mode,
+            "headers": s.request.headers,
+        },
+        "notes": item.notes,
+        "steps": ev.steps,
+    });
+    v.to_string()
+}
+
+fn text_report(out: &mut String, item: &Item, ev: &Evaluation, behavior: Behavior) {
+    use std::fmt::Write;
+    let s = &item.scenario;
+    let r = &s.request;
+    let _ = writeln!(out, "== {} ==", s.id);
+    let _ = writeln!(
+        out,
+        "Request: {} {} from origin {} (credentials: {}, mode: {})",
+        r.method,
+        r.url,
+        r.origin,
+        r.credentials.as_str(),
+        r.mode.as_str()
+    );
+    if !r.headers.is_empty() {
+        let h: Vec<String> = r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+        let _ = writeln!(out, "  headers: {}", h.join("; "));
+    }
+    for n in &item.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    let _ = writeln!(
+        out,
+        "Steps ({}):",
+        match behavior {
+            Behavior::Spec => "Fetch standard",
+            Behavior::Chromium => "Chromium",
+        }
+    );
+    for (i, st) in ev.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:>2}. [{}] {} — {}",
+            i + 1,
+            if st.passed { "ok" } else { "FAIL" },
+            st.check,
+            st.rule
+        );
+    }
+    match ev.outcome {
+        Outcome::Ok => {
+            let _ = writeln!(
+                out,
+                "Verdict: OK — script can read the response; readable headers: [{}]",
+                ev.exposed_headers.join(", ")
+            );
+        }
+        Outcome::NetworkError => {
+            let stage = match ev.failure_stage {
+                Some(preflight::browser::Stage::Request) => "before sending",
+                Some(preflight::browser::Stage::Preflight) => "at the preflight",
+                _ => "on the actual response",
+            };
+            let _ = writeln!(
+                out,
+                "Verdict: BLOCKED {stage} ({}) — script gets a TypeError",
+                ev.reason.map(|r| r.code()).unwrap_or("unknown")
+            );
+            if let Some(m) = &ev.message {
+                let _ = writeln!(out, "Console: {m}");
+            }
+            if let Some(f) = &ev.fix {
+                let _ = writeln!(out, "Fix: {f}");
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Headers a browser adds by itself (they were not written by the page's script); dropped
+/// when rebuilding a scenario from a capture unless the preflight's
+/// `Access-Control-Request-Headers` names them.
+const UA_ADDED: &[&str] = &[
+    "user-agent",
+    "cache-control",
+    "pragma",
+    "accept-language",
+    "if-none-match",
+    "if-modified-since",
+    "priority",
+    "upgrade-insecure-requests",
+];
+
+/// The headers the page's script most likely wrote, from the headers captured on the wire.
+/// With a preflight, its ACRH lists the unsafe ones exactly; safelisted names are kept.
+/// Forbidden headers (browser-set: Host, Origin, Cookie, Sec-*, ...) are dropped.
+pub(crate) fn script_headers(
+    wire: &[(String, String)],
+    acrh: Option<&str>,
+) -> Vec<(String, String)> {
+    let listed: Vec<String> = acrh
+        .map(|a| {
+            a.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    wire.iter()
+        .filter(|(n, v)| {
+            let l = n.to_ascii_lowercase();
+            if l.starts_with(':') || preflight::browser::safelist::is_forbidden_request_header(n, v)
+            {
+                return false;
+            }
+            if listed.contains(&l) {
+                return true;
+            }
+            if acrh.is_some() {
+                // The ACRH names every unsafe header the script set; keep the safelisted ones.
+                return ["accept", "content-language", "content-type", "range"]
+                    .contains(&l.as_str());
+            }
+            !UA_ADDED.contains(&l.as_str())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Serialized origin of a URL string, if it has a tuple origin.
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let o = preflight::Origin::from_url(&u);
+    if o.is_opaque() {
+        None
+    } else {
+        Some(o.as_str().to_string())
+    }
+}

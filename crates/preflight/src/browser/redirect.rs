@@ -1,0 +1,139 @@
+//! Redirects ("HTTP-redirect fetch", R46–R52) and the redirect-taint of the request origin.
+
+use url::Url;
+
+use super::headers::{get, Header};
+use super::reason::{Failure, Reason};
+use super::request::PreparedRequest;
+use super::RequestMode;
+use crate::Origin;
+
+/// The state a fetch carries across redirects: the page's origin, the URL list, the redirect
+/// count, the redirect-taint and whether response tainting has become `cors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedirectState {
+    /// The request's origin (the page's).
+    pub origin: Origin,
+    /// The URL list; the last one is the current URL.
+    pub url_list: Vec<Url>,
+    /// How many redirects were followed.
+    pub redirect_count: u8,
+    /// Whether the redirect-taint is not `same-origin` (R51): the origin then serializes as
+    /// `null`.
+    pub tainted: bool,
+    /// Whether response tainting is `cors` (set by main fetch on the first cross-origin hop).
+    pub cors_tainting: bool,
+    /// The request mode.
+    pub mode: RequestMode,
+}
+
+impl RedirectState {
+    /// A fresh state for a request from `origin` to `url`.
+    pub fn new(origin: Origin, url: Url, mode: RequestMode) -> Self {
+        RedirectState {
+            origin,
+            url_list: vec![url],
+            redirect_count: 0,
+            tainted: false,
+            cors_tainting: false,
+            mode,
+        }
+    }
+
+    /// The current URL.
+    pub fn current_url(&self) -> Option<&Url> {
+        self.url_list.last()
+    }
+
+    /// "Byte-serializing a request origin" (R45): `null` once tainted.
+    pub fn serialized_origin(&self) -> &str {
+        if self.tainted {
+            "null"
+        } else {
+            self.origin.as_str()
+        }
+    }
+}
+
+/// Handles a redirect response whose CORS check (R46) already passed: returns `Ok(None)` when
+/// it has no `Location` (it is then the final response), or the URL to fetch next after
+/// applying R47–R51 to `state` and `request` (method change, `Authorization` removal,
+/// redirect-taint). The caller then runs main fetch again, which may preflight again (R52).
+///
+/// # Errors
+/// Unparsable `Location`, non-http(s) target, a 21st redirect, userinfo in the `Location`.
+///
+/// ```
+/// use preflight::browser::*;
+/// use preflight::Origin;
+/// let origin: Origin = "https://a.test".parse().unwrap();
+/// let mut st = RedirectState::new(origin, url::Url::parse("https://b.test/x").unwrap(), RequestMode::Cors);
+/// st.cors_tainting = true;
+/// let h: Vec<(String, String)> = vec![];
+/// let mut req = prepare(&RequestInit { method: "GET", headers: &h,
+///     credentials: CredentialsMode::Omit, mode: RequestMode::Cors }, Behavior::Spec).unwrap();
+/// let loc = vec![("Location".to_string(), "https://c.test/y".to_string())];
+/// let next = follow_redirect(&mut st, &mut req, 302, &loc).unwrap().unwrap();
+/// assert_eq!(next.as_str(), "https://c.test/y");
+/// assert_eq!(st.serialized_origin(), "null");
+/// ```
+pub fn follow_redirect(
+    state: &mut RedirectState,
+    request: &mut PreparedRequest,
+    status: u16,
+    headers: &[Header],
+) -> Result<Option<Url>, Failure> {
+    let Some(current) = state.current_url().cloned() else {
+        return Ok(None);
+    };
+    // Step 3–5: location URL, relative to the current URL; the fragment is inherited.
+    let Some(location) = get(headers, "location") else {
+        return Ok(None);
+    };
+    let mut next = current
+        .join(&location)
+        .map_err(|_| Failure::new(Reason::InvalidRedirect, location.as_ref()))?;
+    if next.fragment().is_none() && current.fragment().is_some() {
+        next.set_fragment(current.fragment());
+    }
+    // Step 6.
+    if next.scheme() != "http" && next.scheme() != "https" {
+        return Err(Failure::new(Reason::UnsafeRedirect, next.as_str()));
+    }
+    // Step 7–8: the 21st redirect fails.
+    if state.redirect_count >= 20 {
+        return Err(Failure::new(Reason::TooManyRedirects, next.as_str()));
+    }
+    state.redirect_count += 1;
+    let has_userinfo = !next.username().is_empty() || next.password().is_some();
+    let next_origin = Origin::from_url(&next);
+    // Step 9: cors mode, userinfo, and the request's origin is not same origin with it.
+    if state.mode == RequestMode::Cors && has_userinfo && !state.origin.is_same_origin(&next_origin)
+    {
+        return Err(Failure::new(
+            Reason::RedirectContainsCredentials,
+            next.as_str(),
+        ));
+    }
+    // Step 10: tainting cors and userinfo.
+    if state.cors_tainting && has_userinfo {
+        return Err(Failure::new(
+            Reason::RedirectContainsCredentials,
+            next.as_str(),
+        ));
+    }
+    // Step 12 (R49).
+    request.apply_redirect_method_change(status);
+    // Step 14 (R50): another origin → drop Authorization.
+    let current_origin = Origin::from_url(&current);
+    if !current_origin.is_same_origin(&next_origin) {
+        request.remove_authorization();
+    }
+    // R51: redirect-taint over the URL list.
+    if !next_origin.is_same_origin(&current_origin) && !state.origin.is_same_origin(&current_origin)
+    {
+        state.tainted = true;
+    }
+    state.url_list.push(next.clone());
+    Ok(Some(next))
+}

@@ -1,0 +1,136 @@
+//! Replays every vector in `vectors/browser/*.jsonl` under both behaviours: `expect` for the
+//! spec, `expect_chromium` (falling back to `expect`) for Chromium. Every mismatch is reported
+//! with its file, line and id.
+
+use std::path::PathBuf;
+
+use preflight::browser::{evaluate, Behavior, Evaluation, Expect, Scenario};
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors/browser")
+}
+
+fn compare(e: &Expect, ev: &Evaluation) -> Vec<String> {
+    let mut out = Vec::new();
+    if e.preflight != ev.preflight {
+        out.push(format!(
+            "preflight: expected {}, got {}",
+            e.preflight, ev.preflight
+        ));
+    }
+    if let Some(h) = &e.preflight_request_headers {
+        let got = ev.preflight_request_headers.clone().unwrap_or_default();
+        for (k, v) in h {
+            let g = got.get(k).cloned().flatten();
+            if &g != v {
+                out.push(format!(
+                    "preflight_request_headers[{k}]: expected {v:?}, got {g:?}"
+                ));
+            }
+        }
+    }
+    if e.outcome != ev.outcome {
+        out.push(format!(
+            "outcome: expected {:?}, got {:?} ({:?})",
+            e.outcome,
+            ev.outcome,
+            ev.reason.map(|r| r.code())
+        ));
+    }
+    if e.failure_stage != ev.failure_stage {
+        out.push(format!(
+            "failure_stage: expected {:?}, got {:?}",
+            e.failure_stage, ev.failure_stage
+        ));
+    }
+    if let Some(x) = &e.exposed_headers {
+        if x != &ev.exposed_headers {
+            out.push(format!(
+                "exposed_headers: expected {x:?}, got {:?}",
+                ev.exposed_headers
+            ));
+        }
+    }
+    if let Some(o) = &e.origin_header {
+        if Some(o) != ev.origin_header.as_ref() {
+            out.push(format!(
+                "origin_header: expected {o:?}, got {:?}",
+                ev.origin_header
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn all_vectors_pass_under_both_behaviours() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
+        .expect("vectors/browser exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    let mut ids = std::collections::HashSet::new();
+    for file in &files {
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let text = std::fs::read_to_string(file).expect("readable");
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let sc: Scenario = match serde_json::from_str(line) {
+                Ok(s) => s,
+                Err(e) => {
+                    failures.push(format!("{name}:{}: does not parse: {e}", i + 1));
+                    continue;
+                }
+            };
+            count += 1;
+            if !ids.insert(sc.id.clone()) {
+                failures.push(format!("{name}:{}: duplicate id {}", i + 1, sc.id));
+            }
+            // Round trip: serializing and parsing again gives the same scenario.
+            let again: Scenario =
+                serde_json::from_str(&serde_json::to_string(&sc).expect("serializes"))
+                    .expect("reparses");
+            if again != sc {
+                failures.push(format!("{name}:{} {}: does not round-trip", i + 1, sc.id));
+            }
+            for behavior in [Behavior::Spec, Behavior::Chromium] {
+                let Some(exp) = sc.expected(behavior) else {
+                    failures.push(format!("{name}:{} {}: no expect", i + 1, sc.id));
+                    continue;
+                };
+                let ev = evaluate(&sc, behavior);
+                for m in compare(&exp, &ev) {
+                    failures.push(format!("{name}:{} {} [{behavior:?}]: {m}", i + 1, sc.id));
+                }
+            }
+        }
+    }
+    assert!(count >= 6, "only {count} vectors");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches in {count} vectors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{count} vectors passed under both behaviours");
+}
+
+#[test]
+fn examples_round_trip_byte_for_byte() {
+    let text = std::fs::read_to_string(vectors_dir().join("examples.jsonl")).expect("examples");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let sc: Scenario = serde_json::from_str(line).expect("parses");
+        let a: serde_json::Value = serde_json::from_str(line).expect("json");
+        let b = serde_json::to_value(&sc).expect("serializes");
+        assert_eq!(a, b, "{}", sc.id);
+    }
+}
