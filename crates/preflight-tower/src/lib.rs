@@ -48,27 +48,29 @@
 //!   a preflight, so an auth layer outside CORS rejects every preflight. Add CORS *after* them
 //!   (`.layer(auth).layer(cors)`; in a `ServiceBuilder`, list CORS *first*).
 //!
-//! Wrong placements, each of which answers preflights with 405 or 401:
+//! Wrong placements (each verified by this crate's tests):
 //!
 //! ```
 //! use axum::{routing::get, Router};
 //! use preflight_tower::CorsLayer;
 //! # let cors = CorsLayer::from_toml(r#"origins = ["https://app.example.com"]"#)?;
 //!
-//! // WRONG: `route_layer` wraps only the matched handlers, not the 405 fallback. A preflight
-//! // to "/items" (no OPTIONS handler) never reaches the layer: 405.
+//! // WRONG: a layer added before the routes wraps nothing added afterwards. A preflight to
+//! // "/items" (no OPTIONS handler) never reaches the layer: 405 without CORS headers.
 //! let wrong1: Router = Router::new()
-//!     .route("/items", get(|| async { "items" }))
-//!     .route_layer(cors.clone());
-//!
-//! // WRONG: a layer added before the routes wraps nothing that is added afterwards.
-//! let wrong2: Router = Router::new()
 //!     .layer(cors.clone())
 //!     .route("/items", get(|| async { "items" }));
 //!
+//! // WRONG: `route_layer` wraps only matched routes. Known paths work, but the 404 fallback
+//! // (and anything `.fallback(..)` serves) gets no CORS headers and no preflight answers.
+//! let wrong2: Router = Router::new()
+//!     .route("/items", get(|| async { "items" }))
+//!     .route_layer(cors.clone());
+//!
 //! // WRONG: CORS inside authentication; preflights carry no credentials and are rejected
-//! // by the auth layer before CORS sees them. (`auth_layer` stands for your auth middleware.)
-//! // let wrong3 = Router::new().route(..).layer(cors).layer(auth_layer);
+//! // (401) by the auth layer before CORS sees them. (`auth` stands for your auth layer.)
+//! // let wrong3 = Router::new().route(..).layer(cors).layer(auth);
+//! // RIGHT:      Router::new().route(..).layer(auth).layer(cors)
 //! # let _ = (wrong1, wrong2);
 //! # Ok::<(), preflight::ConfigErrors>(())
 //! ```
@@ -264,7 +266,9 @@ where
             *res.status_mut() = decision.status().unwrap_or(StatusCode::FORBIDDEN);
             decision.apply(res.headers_mut());
             return ResponseFuture {
-                kind: Kind::Preflight { response: Some(res) },
+                kind: Kind::Preflight {
+                    response: Some(res),
+                },
             };
         }
         ResponseFuture {

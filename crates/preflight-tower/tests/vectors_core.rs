@@ -18,13 +18,25 @@ fn vectors_agree_with_core() {
             let method = Method::from_bytes(case.method.as_bytes()).unwrap();
             let d = policy.evaluate(&method, &case.path, &case.header_map());
             if d.kind().as_str() != case.decision {
-                failures.push(format!("{at}: kind {} (expected {})", d.kind(), case.decision));
+                failures.push(format!(
+                    "{at}: kind {} (expected {})",
+                    d.kind(),
+                    case.decision
+                ));
             }
             if d.reason().map(|r| r.code()) != case.reason.as_deref() {
-                failures.push(format!("{at}: reason {:?} (expected {:?})", d.reason(), case.reason));
+                failures.push(format!(
+                    "{at}: reason {:?} (expected {:?})",
+                    d.reason(),
+                    case.reason
+                ));
             }
             if d.status().map(|s| s.as_u16()) != case.status {
-                failures.push(format!("{at}: status {:?} (expected {:?})", d.status(), case.status));
+                failures.push(format!(
+                    "{at}: status {:?} (expected {:?})",
+                    d.status(),
+                    case.status
+                ));
             }
             let mut res = HeaderMap::new();
             if !d.is_preflight() {
@@ -38,7 +50,9 @@ fn vectors_agree_with_core() {
             d.apply(&mut res);
             let (got, want) = (cors_subset(&res), case.expected_cors_headers());
             if got != want {
-                failures.push(format!("{at}: headers\n    got:      {got:?}\n    expected: {want:?}"));
+                failures.push(format!(
+                    "{at}: headers\n    got:      {got:?}\n    expected: {want:?}"
+                ));
             }
         }
     }

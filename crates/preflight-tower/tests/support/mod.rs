@@ -134,7 +134,9 @@ pub fn send(
         ))
     })?;
     let head = &buf[..end];
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
     let status: u16 = status_line
         .split(' ')
