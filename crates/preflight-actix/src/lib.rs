@@ -30,8 +30,14 @@
 //! - **Every other request** (including `OPTIONS` without `Origin` or without
 //!   `Access-Control-Request-Method`) goes to the inner service, and every response it produces
 //!   gets the decision's headers: 2xx to 5xx, and also when the inner service returns `Err`
-//!   (the error is turned into its response with [`HttpResponse::from_error`], which keeps the
-//!   error attached for `Logger` and friends, and then decorated).
+//!   (an inner middleware such as auth failing): the error's own response
+//!   ([`actix_web::ResponseError::error_response`]) is decorated and the middleware returns
+//!   `Err(InternalError::from_response(original_error, decorated_response))`, so the request
+//!   still fails as an error for outer middleware (and `Logger`) with its original cause, and
+//!   the client receives the decorated response. (Handler errors are already responses by the
+//!   time they reach middleware and are decorated like any other response.) Caveat inherited
+//!   from `InternalError`: the stored response can be taken once; an outer middleware that
+//!   calls `error_response()` itself takes it, and actix then sends a bare 500.
 //! - `Vary` is merged into the response's own `Vary` without duplicates (`Vary: *` respected).
 //! - With [`Cors::strip_inner_cors_headers`], CORS headers set by the inner service are removed
 //!   first.
@@ -66,9 +72,10 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::error::InternalError;
 use actix_web::http::header::{self as ah, HeaderMap as ActixHeaderMap};
 use actix_web::http::StatusCode as ActixStatus;
-use actix_web::{Error, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
 use preflight::policy::ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK;
 use preflight::{Config, ConfigErrors, Decision, Policy, SharedPolicy, VarySet};
@@ -414,13 +421,11 @@ where
                 },
             };
         }
-        let request = req.request().clone();
         CorsFuture {
             kind: Kind::Actual {
                 future: self.service.call(req),
                 decision,
                 origin,
-                request: Some(request),
                 cache: Rc::clone(&self.cache),
                 strip_inner: self.strip_inner,
             },
@@ -446,7 +451,6 @@ pin_project! {
             future: F,
             decision: Decision,
             origin: Option<ActixValue>,
-            request: Option<HttpRequest>,
             cache: Rc<ValueCache>,
             strip_inner: bool,
         },
@@ -471,23 +475,24 @@ where
                 future,
                 decision,
                 origin,
-                request,
                 cache,
                 strip_inner,
             } => {
                 let mut res = match ready!(future.poll(cx)) {
-                    Ok(res) => {
-                        request.take();
-                        res.map_into_left_body()
+                    Ok(res) => res.map_into_left_body(),
+                    Err(err) => {
+                        // The error's own response, decorated, travels on inside the error:
+                        // the error stays an `Err` for outer middleware and keeps its cause.
+                        let mut res = err.error_response();
+                        apply(
+                            decision,
+                            origin.as_ref(),
+                            cache,
+                            *strip_inner,
+                            res.headers_mut(),
+                        );
+                        return Poll::Ready(Err(InternalError::from_response(err, res).into()));
                     }
-                    Err(err) => match request.take() {
-                        // The error's own response, with the error kept attached to it.
-                        Some(req) => ServiceResponse::new(
-                            req,
-                            HttpResponse::from_error(err).map_into_right_body(),
-                        ),
-                        None => return Poll::Ready(Err(err)),
-                    },
                 };
                 apply(
                     decision,

@@ -250,3 +250,11 @@ pub fn run_vectors(
         failures.join("\n")
     );
 }
+
+/// Names of the compared (CORS and `Vary`) headers of a response, sorted, repeats kept.
+pub fn cors_names(res: &RawResponse) -> Vec<String> {
+    cors_subset(&res.headers)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
+}
