@@ -267,7 +267,11 @@ async fn denials_are_debug_events_with_reason_code() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let svc = CorsLayer::new(policy()).layer_service();
+    let svc = ServiceBuilder::new()
+        .layer(CorsLayer::new(policy()))
+        .service_fn(|_r: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+        });
     let req = Request::builder()
         .method(Method::OPTIONS)
         .uri("/items/1")
@@ -284,35 +288,4 @@ async fn denials_are_debug_events_with_reason_code() {
     assert!(log.contains("kind=\"preflight_denied\""), "{log}");
     assert!(log.contains("method=\"OPTIONS\""), "{log}");
     assert!(log.contains("path=\"/items/1\""), "{log}");
-}
-
-trait LayerService {
-    fn layer_service(
-        self,
-    ) -> Cors<
-        tower::util::ServiceFn<
-            fn(
-                Request<Full<Bytes>>,
-            ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-        >,
-    >;
-}
-
-impl LayerService for CorsLayer {
-    fn layer_service(
-        self,
-    ) -> Cors<
-        tower::util::ServiceFn<
-            fn(
-                Request<Full<Bytes>>,
-            ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-        >,
-    > {
-        fn inner(
-            _r: Request<Full<Bytes>>,
-        ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
-            std::future::ready(Ok(Response::new(Full::default())))
-        }
-        tower::Layer::layer(&self, tower::service_fn(inner as fn(_) -> _))
-    }
 }

@@ -199,7 +199,8 @@ pub fn check_case(
     if preflight && (called || res.handler_called()) {
         out.push(format!("{at}: the handler was called for a preflight"));
     }
-    if !preflight && !(called && res.handler_called()) {
+    let reached = called && res.handler_called();
+    if !preflight && !reached {
         out.push(format!("{at}: the handler was not called"));
     }
     if preflight && !res.body.is_empty() {
