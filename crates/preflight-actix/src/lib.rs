@@ -187,12 +187,37 @@ impl<S> std::fmt::Debug for CorsMiddleware<S> {
     }
 }
 
-/// The request headers the policy reads.
-const CORS_REQUEST_HEADERS: [http::HeaderName; 4] = [
-    http::header::ORIGIN,
-    http::header::ACCESS_CONTROL_REQUEST_METHOD,
-    http::header::ACCESS_CONTROL_REQUEST_HEADERS,
-    ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK,
+/// The request headers the policy reads, in both `http` versions. Static names, so lookups in
+/// actix's map never build (allocate) a custom `HeaderName`.
+const CORS_REQUEST_HEADERS: [(http::HeaderName, ActixName); 4] = [
+    (http::header::ORIGIN, ah::ORIGIN),
+    (
+        http::header::ACCESS_CONTROL_REQUEST_METHOD,
+        ah::ACCESS_CONTROL_REQUEST_METHOD,
+    ),
+    (
+        http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+        ah::ACCESS_CONTROL_REQUEST_HEADERS,
+    ),
+    (
+        ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK,
+        ActixName::from_static("access-control-request-private-network"),
+    ),
+];
+
+/// `Access-Control-Allow-Private-Network` for actix.
+const ACTIX_ALLOW_PRIVATE_NETWORK: ActixName =
+    ActixName::from_static("access-control-allow-private-network");
+
+/// The CORS response headers ([`preflight::policy::CORS_RESPONSE_HEADERS`]) for actix.
+const ACTIX_CORS_RESPONSE_HEADERS: [ActixName; 7] = [
+    ah::ACCESS_CONTROL_ALLOW_ORIGIN,
+    ah::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    ah::ACCESS_CONTROL_ALLOW_METHODS,
+    ah::ACCESS_CONTROL_ALLOW_HEADERS,
+    ah::ACCESS_CONTROL_EXPOSE_HEADERS,
+    ah::ACCESS_CONTROL_MAX_AGE,
+    ACTIX_ALLOW_PRIVATE_NETWORK,
 ];
 
 /// Copies the CORS request headers into `dst` (http 0.2 → http 1). Nothing is copied without
@@ -202,8 +227,8 @@ fn copy_cors_request_headers(src: &ActixHeaderMap, dst: &mut http::HeaderMap) {
     if !src.contains_key(ah::ORIGIN) {
         return;
     }
-    for name in CORS_REQUEST_HEADERS {
-        for v in src.get_all(name.as_str()) {
+    for (name, actix) in &CORS_REQUEST_HEADERS {
+        for v in src.get_all(actix) {
             // Both `http` versions accept exactly the same value bytes, so this cannot fail.
             if let Ok(v) = http::HeaderValue::from_bytes(v.as_bytes()) {
                 dst.append(name.clone(), v);
@@ -273,9 +298,7 @@ fn actix_name(name: &http::HeaderName) -> Option<ActixName> {
         "access-control-allow-headers" => ah::ACCESS_CONTROL_ALLOW_HEADERS,
         "access-control-expose-headers" => ah::ACCESS_CONTROL_EXPOSE_HEADERS,
         "access-control-max-age" => ah::ACCESS_CONTROL_MAX_AGE,
-        "access-control-allow-private-network" => {
-            ActixName::from_static("access-control-allow-private-network")
-        }
+        "access-control-allow-private-network" => ACTIX_ALLOW_PRIVATE_NETWORK,
         other => ActixName::from_bytes(other.as_bytes()).ok()?,
     })
 }
@@ -353,8 +376,8 @@ fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet) {
 
 /// Removes the CORS response headers (those of [`preflight::policy::CORS_RESPONSE_HEADERS`]).
 fn strip_cors_headers(headers: &mut ActixHeaderMap) {
-    for name in &preflight::policy::CORS_RESPONSE_HEADERS {
-        headers.remove(name.as_str());
+    for name in &ACTIX_CORS_RESPONSE_HEADERS {
+        headers.remove(name);
     }
 }
 
