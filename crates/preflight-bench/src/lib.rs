@@ -1,0 +1,244 @@
+//! Shared fixtures for the benchmarks and allocation counts: equivalent CORS configurations for
+//! Preflight, tower-http and actix-cors, and the requests of every scenario.
+//!
+//! The configurations allow credentials, the methods GET, POST, PUT and DELETE, the request
+//! headers `content-type` and `authorization`, expose `x-request-id` and set a max-age of 600 s.
+//! Origins: [`Size::One`], [`Size::Ten`], or [`Size::Many`] (10,000 exact origins plus 1,000
+//! `https://*.tenantN.example.net` patterns for Preflight; tower-http and actix-cors have no
+//! safe patterns, so they get the 11,000 equivalent exact origins, which only favours them).
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{HeaderValue, Method, Request, Response};
+use tower::Service;
+
+/// How many origins the policy allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// One exact origin.
+    One,
+    /// Ten exact origins.
+    Ten,
+    /// 10,000 exact origins and 1,000 subdomain patterns.
+    Many,
+}
+
+impl Size {
+    /// Label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Size::One => "1-origin",
+            Size::Ten => "10-origins",
+            Size::Many => "10k-origins+1k-patterns",
+        }
+    }
+}
+
+/// The allowed origin every scenario uses (in every size's list).
+pub const ALLOWED: &str = "https://app5.customer.example";
+/// An origin no configuration allows.
+pub const DENIED: &str = "https://evil.example";
+
+fn exact(size: Size) -> Vec<String> {
+    let n = match size {
+        Size::One => 1,
+        Size::Ten => 10,
+        Size::Many => 10_000,
+    };
+    let mut v: Vec<String> = (0..n).map(|i| format!("https://app{i}.customer.example")).collect();
+    if size == Size::One {
+        v = vec![ALLOWED.to_owned()];
+    }
+    v
+}
+
+/// Preflight's configuration.
+///
+/// # Panics
+/// Never for these fixed inputs.
+#[allow(clippy::expect_used)]
+pub fn preflight_policy(size: Size) -> preflight::Policy {
+    let mut origins = exact(size);
+    if size == Size::Many {
+        origins.extend((0..1_000).map(|i| format!("https://*.tenant{i}.example.net")));
+    }
+    preflight::Config::new()
+        .origins(origins)
+        .credentials(true)
+        .methods(["GET", "POST", "PUT", "DELETE"])
+        .request_headers(["content-type", "authorization"])
+        .expose_headers(["x-request-id"])
+        .max_age(600)
+        .compile()
+        .expect("valid policy")
+}
+
+fn equivalent_exact(size: Size) -> Vec<String> {
+    let mut origins = exact(size);
+    if size == Size::Many {
+        origins.extend((0..1_000).map(|i| format!("https://x.tenant{i}.example.net")));
+    }
+    origins
+}
+
+/// tower-http's equivalent `CorsLayer`.
+pub fn tower_http_layer(size: Size) -> tower_http::cors::CorsLayer {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE};
+    let origins: Vec<HeaderValue> = equivalent_exact(size)
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([CONTENT_TYPE, AUTHORIZATION])
+        .expose_headers([http::header::HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// actix-cors's equivalent `Cors`.
+pub fn actix_cors(size: Size) -> actix_cors::Cors {
+    let mut c = actix_cors::Cors::default()
+        .supports_credentials()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_headers(["content-type", "authorization"])
+        .expose_headers(["x-request-id"])
+        .max_age(600);
+    for o in equivalent_exact(size) {
+        c = c.allowed_origin(&o);
+    }
+    c
+}
+
+/// The request scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// GET from the allowed origin.
+    ActualAllowed,
+    /// GET from another origin.
+    ActualDenied,
+    /// GET without `Origin`.
+    NoOrigin,
+    /// Preflight for PUT with `content-type` from the allowed origin.
+    PreflightAllowed,
+    /// Preflight from another origin.
+    PreflightDenied,
+    /// Preflight whose `Access-Control-Request-Headers` is 1 MiB of commas.
+    AcrhCommas,
+    /// Preflight whose `Access-Control-Request-Headers` repeats one name to 1 MiB.
+    AcrhRepeated,
+}
+
+impl Scenario {
+    /// Every scenario.
+    pub const ALL: [Scenario; 7] = [
+        Scenario::ActualAllowed,
+        Scenario::ActualDenied,
+        Scenario::NoOrigin,
+        Scenario::PreflightAllowed,
+        Scenario::PreflightDenied,
+        Scenario::AcrhCommas,
+        Scenario::AcrhRepeated,
+    ];
+
+    /// Label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scenario::ActualAllowed => "actual-allowed",
+            Scenario::ActualDenied => "actual-denied",
+            Scenario::NoOrigin => "no-origin",
+            Scenario::PreflightAllowed => "preflight-allowed",
+            Scenario::PreflightDenied => "preflight-denied",
+            Scenario::AcrhCommas => "acrh-1MiB-commas",
+            Scenario::AcrhRepeated => "acrh-1MiB-one-name",
+        }
+    }
+
+    /// The request's method and headers.
+    pub fn parts(self) -> (Method, Vec<(&'static str, String)>) {
+        let pre = |origin: &str, acrh: String| {
+            let mut h = vec![
+                ("origin", origin.to_owned()),
+                ("access-control-request-method", "PUT".to_owned()),
+            ];
+            if !acrh.is_empty() {
+                h.push(("access-control-request-headers", acrh));
+            }
+            (Method::OPTIONS, h)
+        };
+        match self {
+            Scenario::ActualAllowed => (Method::GET, vec![("origin", ALLOWED.to_owned())]),
+            Scenario::ActualDenied => (Method::GET, vec![("origin", DENIED.to_owned())]),
+            Scenario::NoOrigin => (Method::GET, vec![]),
+            Scenario::PreflightAllowed => pre(ALLOWED, "content-type".into()),
+            Scenario::PreflightDenied => pre(DENIED, "content-type".into()),
+            Scenario::AcrhCommas => pre(ALLOWED, ",".repeat(1 << 20)),
+            Scenario::AcrhRepeated => pre(ALLOWED, "content-type,".repeat((1 << 20) / 13)),
+        }
+    }
+
+    /// An `http` request for tower services. Header values are promoted to shared storage, as
+    /// those of a request parsed by hyper are.
+    ///
+    /// # Panics
+    /// Never for these fixed inputs.
+    #[allow(clippy::expect_used)]
+    pub fn request(self) -> Request<()> {
+        let (method, headers) = self.parts();
+        let mut b = Request::builder().method(method).uri("/items/1");
+        for (n, v) in headers {
+            let v = HeaderValue::from_str(&v).expect("valid value");
+            drop(v.clone());
+            b = b.header(n, v);
+        }
+        b.body(()).expect("valid request")
+    }
+}
+
+/// The inner service of every tower benchmark: 200 with an empty body, a header map with room
+/// for the CORS headers (so map growth is not counted against any layer).
+pub fn inner() -> impl Service<Request<()>, Response = Response<()>, Error = Infallible, Future = Ready<Result<Response<()>, Infallible>>> + Clone {
+    tower::service_fn(|_req: Request<()>| {
+        let mut r = Response::new(());
+        r.headers_mut().reserve(16);
+        ready(Ok(r))
+    })
+}
+
+/// Drives a tower service whose futures complete without waking (all of ours do).
+///
+/// # Panics
+/// When the service is not ready or its future is pending (not the case for these services).
+#[allow(clippy::panic)]
+pub fn call<S, R>(svc: &mut S, req: R) -> S::Response
+where
+    S: Service<R>,
+    S::Error: std::fmt::Debug,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    match svc.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        _ => panic!("service not ready"),
+    }
+    let mut fut = pin!(svc.call(req));
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(r)) => r,
+        _ => panic!("future not ready or failed"),
+    }
+}
+
+/// Builds an actix-web test request for a scenario.
+pub fn actix_request(s: Scenario) -> actix_web::test::TestRequest {
+    let (method, headers) = s.parts();
+    let m = actix_web::http::Method::from_bytes(method.as_str().as_bytes())
+        .unwrap_or(actix_web::http::Method::GET);
+    let mut r = actix_web::test::TestRequest::default().method(m).uri("/items/1");
+    for (n, v) in headers {
+        r = r.insert_header((n, v));
+    }
+    r
+}
