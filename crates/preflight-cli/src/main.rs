@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod export_cmd;
 mod output;
 mod policy_cmd;
 
@@ -26,12 +27,15 @@ enum Command {
     /// Lint a policy file, or ask what it answers to a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Compile a policy into nginx or Envoy configuration (exit 1: lossy with --strict).
+    Export(export_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Export(args) => export_cmd::run(args),
     };
     match result {
         Ok(code) => code,

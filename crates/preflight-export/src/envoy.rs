@@ -194,25 +194,35 @@ fn route(out: &mut String, s: &Scope, losses: &mut Losses) {
     let _ = writeln!(out, "{I}  route:\n{I}    cluster: upstream");
 
     // Vary
-    notes.push_str(&losses.push(
+    // Policy-wide: listed once in the header comment.
+    let _ = losses.push(
         "envoy_no_vary",
         "Envoy's CORS filter never sends Vary (envoyproxy/envoy#35873): responses whose \
          Access-Control-Allow-Origin depends on the Origin, and preflight answers, carry no \
          `Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers`, so a \
          shared cache may serve one origin's answer to another; the route below appends \
          `Vary: Origin` to proxied responses (unverified: local preflight replies do not get it)",
-    ));
-    notes.push_str(&losses.push(
+    );
+    // Policy-wide: listed once in the header comment.
+    let _ = losses.push(
         "envoy_upstream_cors_headers",
         "Envoy overwrites the upstream's CORS headers only when the origin is allowed; the \
          route below removes them with response_headers_to_remove, but whether that runs before \
          the CORS filter adds its own is unverified",
-    ));
+    );
+    let _ = writeln!(
+        out,
+        "{I}  # envoy_upstream_cors_headers: the policy alone decides (ordering unverified)."
+    );
     let _ = writeln!(out, "{I}  response_headers_to_remove:");
     for h in CORS_RESPONSE_HEADERS {
         let _ = writeln!(out, "{I}  - {h}");
     }
     if s.origin_dependent() {
+        let _ = writeln!(
+            out,
+            "{I}  # envoy_no_vary: Vary: Origin on proxied responses (unverified)."
+        );
         let _ = writeln!(
             out,
             "{I}  response_headers_to_add:\n{I}  - header:\n{I}      key: Vary\n{I}      value: Origin\n{I}    append_action: APPEND_IF_EXISTS_OR_ADD"
@@ -305,6 +315,10 @@ fn route(out: &mut String, s: &Scope, losses: &mut Losses) {
         "{p}# Answer preflights from other origins locally instead of forwarding them upstream."
     );
     let _ = writeln!(out, "{p}forward_not_matching_preflights: false");
+    let _ = writeln!(
+        out,
+        "{p}# envoy_preflight_not_checked: methods and headers are only advertised, not enforced."
+    );
 
     if s.preflight_status != 200 {
         notes.push_str(&losses.push(
@@ -316,19 +330,21 @@ fn route(out: &mut String, s: &Scope, losses: &mut Losses) {
             ),
         ));
     }
-    notes.push_str(&losses.push(
+    // Policy-wide: listed once in the header comment.
+    let _ = losses.push(
         "envoy_denied_preflight_status",
         "a refused preflight should be answered 403 without CORS headers; Envoy (with \
          forward_not_matching_preflights: false) answers preflights from other origins with a \
          local 200 without CORS headers, which browsers fail the same way",
-    ));
-    notes.push_str(&losses.push(
+    );
+    // Policy-wide: listed once in the header comment.
+    let _ = losses.push(
         "envoy_preflight_not_checked",
         "Envoy checks only the origin of a preflight: the requested method, the requested \
          headers and Access-Control-Request-Private-Network are not compared with the policy, \
          so every preflight from an allowed origin gets 200 with the allowed lists (browsers \
          still refuse what the lists do not name, but the server does not answer 403)",
-    ));
+    );
     // Put the notes before the route, indented.
     let route_start = out.rfind(&format!("{I}# {label}\n")).unwrap_or(out.len());
     out.insert_str(route_start, &indent(&notes, I));
