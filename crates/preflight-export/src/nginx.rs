@@ -137,89 +137,76 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
         "map $http_access_control_request_private_network $preflight_pna_requested {\n    \"~^true$\" true;\n    default \"\";\n}\n",
     );
 
+    // Variable prefix of each scope, in `scopes` order.
     let mut route_index = 0;
-    let root_route = scopes.iter().any(|s| s.path.as_deref() == Some("/"));
-    for s in &scopes {
-        let name = match &s.path {
-            None => "top".to_owned(),
+    let prefixes: Vec<String> = scopes
+        .iter()
+        .map(|s| match &s.path {
+            None => "preflight_top".to_owned(),
             Some(_) => {
                 route_index += 1;
-                format!("r{route_index}")
+                format!("preflight_r{route_index}")
             }
-        };
-        let p = format!("preflight_{name}");
+        })
+        .collect();
+    let root_route = scopes.iter().any(|s| s.path.as_deref() == Some("/"));
+    // The scope the core picks for a path: the longest route prefix, else the top level.
+    let scope_for = |path: &str| -> usize {
+        scopes
+            .iter()
+            .position(|s| s.path.as_deref().is_some_and(|p| path.starts_with(p)))
+            .unwrap_or(scopes.len() - 1)
+    };
+    for (s, p) in scopes.iter().zip(&prefixes) {
         maps.push('\n');
-        maps.push_str(&format!(
-            "# ---- {} (variables $preflight_{name}_*)\n",
-            s.label()
-        ));
-        scope_maps(&mut maps, s, &p, &mut losses);
+        maps.push_str(&format!("# ---- {} (variables ${p}_*)\n", s.label()));
+        scope_maps(&mut maps, s, p, &mut losses);
 
-        // ---- location
         if s.path.is_none() && root_route {
             server.push_str(
-                "    # The top level has no location: a route with path \"/\" covers every request.\n",
+                "\n    # The top level has no location: a route with path \"/\" covers every request.\n",
             );
             continue;
         }
         server.push('\n');
-        let loc = match &s.path {
-            Some(path) => format!("^~ {}", location_path(path)),
-            None => "/".to_owned(),
-        };
         server.push_str(&format!("    # {}\n", s.label()));
         if s.path.is_some() {
             if let Some(n) = &route_note {
                 server.push_str(&crate::indent(n, "    "));
             }
         }
-        let _ = writeln!(server, "    location {loc} {{");
-        let _ = writeln!(
-            server,
-            "        if (${p}_kind = preflight_allowed) {{ return {}; }}",
-            s.preflight_status
-        );
-        let _ = writeln!(
-            server,
-            "        if (${p}_kind = preflight_denied) {{ return 403; }}"
-        );
-        for (header, var) in [
-            ("Access-Control-Allow-Origin", Some("acao")),
-            (
-                "Access-Control-Allow-Credentials",
-                s.credentials.then_some("acac"),
-            ),
-            (
-                "Access-Control-Allow-Methods",
-                s.acam.as_ref().map(|_| "acam"),
-            ),
-            (
-                "Access-Control-Allow-Headers",
-                s.acah.as_ref().map(|_| "acah"),
-            ),
-            ("Access-Control-Max-Age", s.acma.as_ref().map(|_| "acma")),
-            (
-                "Access-Control-Allow-Private-Network",
-                s.private_network.then_some("acapn"),
-            ),
-            (
-                "Access-Control-Expose-Headers",
-                s.aceh.as_ref().map(|_| "aceh"),
-            ),
-            ("Vary", Some("vary")),
-        ] {
-            if let Some(var) = var {
-                let _ = writeln!(server, "        add_header {header} ${p}_out_{var} always;");
+        let loc = match &s.path {
+            Some(path) => format!("^~ {}", location_path(path)),
+            None => "/".to_owned(),
+        };
+        location(&mut server, &loc, s, p, &opts.upstream);
+        // nginx answers `/public` with a 301 to `/public/` when a proxied prefix location ends
+        // with a slash; the core applies another scope to `/public`, so give it its own location.
+        if let Some(bare) = s
+            .path
+            .as_deref()
+            .and_then(|p| p.strip_suffix('/'))
+            .filter(|b| !b.is_empty())
+        {
+            let i = scope_for(bare);
+            if let (Some(target), Some(tp)) = (scopes.get(i), prefixes.get(i)) {
+                if !(target.path.is_none() && root_route) {
+                    let _ = writeln!(
+                        server,
+                        "    # `{bare}` without the slash is not {}: {} applies (and nginx must not redirect it).",
+                        s.label(),
+                        target.label()
+                    );
+                    location(
+                        &mut server,
+                        &format!("= {}", location_path(bare)),
+                        target,
+                        tp,
+                        &opts.upstream,
+                    );
+                }
             }
         }
-        server.push_str(
-            "        # The policy alone decides: drop any CORS header the upstream sets.\n",
-        );
-        for h in CORS_HEADERS {
-            let _ = writeln!(server, "        proxy_hide_header {h};");
-        }
-        let _ = writeln!(server, "        proxy_pass {};", opts.upstream);
-        server.push_str("    }\n");
     }
 
     let mut out = String::new();
@@ -248,6 +235,56 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
         config: out,
         warnings: losses.0,
     }
+}
+
+/// One `location` block answering for scope `s` (variables `$<p>_*`).
+fn location(server: &mut String, loc: &str, s: &Scope, p: &str, upstream: &str) {
+    let _ = writeln!(server, "    location {loc} {{");
+    let _ = writeln!(
+        server,
+        "        if (${p}_kind = preflight_allowed) {{ return {}; }}",
+        s.preflight_status
+    );
+    let _ = writeln!(
+        server,
+        "        if (${p}_kind = preflight_denied) {{ return 403; }}"
+    );
+    for (header, var) in [
+        ("Access-Control-Allow-Origin", Some("acao")),
+        (
+            "Access-Control-Allow-Credentials",
+            s.credentials.then_some("acac"),
+        ),
+        (
+            "Access-Control-Allow-Methods",
+            s.acam.as_ref().map(|_| "acam"),
+        ),
+        (
+            "Access-Control-Allow-Headers",
+            s.acah.as_ref().map(|_| "acah"),
+        ),
+        ("Access-Control-Max-Age", s.acma.as_ref().map(|_| "acma")),
+        (
+            "Access-Control-Allow-Private-Network",
+            s.private_network.then_some("acapn"),
+        ),
+        (
+            "Access-Control-Expose-Headers",
+            s.aceh.as_ref().map(|_| "aceh"),
+        ),
+        ("Vary", Some("vary")),
+    ] {
+        if let Some(var) = var {
+            let _ = writeln!(server, "        add_header {header} ${p}_out_{var} always;");
+        }
+    }
+    server
+        .push_str("        # The policy alone decides: drop any CORS header the upstream sets.\n");
+    for h in CORS_HEADERS {
+        let _ = writeln!(server, "        proxy_hide_header {h};");
+    }
+    let _ = writeln!(server, "        proxy_pass {upstream};");
+    server.push_str("    }\n");
 }
 
 /// A route path as an nginx location prefix (quoted when it needs to be).
@@ -355,7 +392,7 @@ fn scope_maps(out: &mut String, s: &Scope, p: &str, losses: &mut Losses) {
     };
     let _ = writeln!(
         out,
-        "map $http_access_control_request_headers ${p}_headers_ok {{\n    {} 1;\n    default \"\";\n}}",
+        "map $http_access_control_request_headers ${p}_headers_ok {{\n    \"\" 1;  # nothing asked (nginx never tries regexes on an empty value)\n    {} 1;\n    default \"\";\n}}",
         q(&format!(
             "~*^{guard}[ \\t]*(?:{item}[ \\t]*)?(?:,[ \\t]*(?:{item}[ \\t]*)?)*$"
         ))
