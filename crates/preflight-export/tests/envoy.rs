@@ -24,7 +24,15 @@ fn check(policy_toml: &str) -> (Value, preflight_export::Export) {
         .unwrap_or_else(|e| panic!("not YAML: {e}\n{}", export.config));
     let hcm = get(
         &doc,
-        &["static_resources", "listeners", "0", "filter_chains", "0", "filters", "0"],
+        &[
+            "static_resources",
+            "listeners",
+            "0",
+            "filter_chains",
+            "0",
+            "filters",
+            "0",
+        ],
     );
     assert_eq!(hcm["name"], "envoy.filters.network.http_connection_manager");
     let tc = &hcm["typed_config"];
@@ -46,7 +54,10 @@ fn check(policy_toml: &str) -> (Value, preflight_export::Export) {
     let mut last_len = usize::MAX;
     for r in routes {
         let prefix = r["match"]["prefix"].as_str().unwrap();
-        assert!(prefix.len() <= last_len, "routes must be longest prefix first");
+        assert!(
+            prefix.len() <= last_len,
+            "routes must be longest prefix first"
+        );
         last_len = prefix.len();
         assert_eq!(r["route"]["cluster"], "upstream");
         let cors = get(r, &["typed_per_filter_config", "envoy.filters.http.cors"]);
@@ -63,10 +74,18 @@ fn check(policy_toml: &str) -> (Value, preflight_export::Export) {
                 assert!(e.is_string());
             } else {
                 let re = sm["safe_regex"]["regex"].as_str().unwrap();
-                assert!(re == ".*" || (re.starts_with('^') && re.ends_with('$')), "{re}");
+                assert!(
+                    re == ".*" || (re.starts_with('^') && re.ends_with('$')),
+                    "{re}"
+                );
             }
         }
-        for k in ["allow_methods", "allow_headers", "expose_headers", "max_age"] {
+        for k in [
+            "allow_methods",
+            "allow_headers",
+            "expose_headers",
+            "max_age",
+        ] {
             if let Some(v) = cors.get(k) {
                 assert!(v.is_string(), "{k} must be a string: {v:?}");
             }
@@ -133,7 +152,9 @@ fn every_vector_policy_exports_to_a_valid_bootstrap() {
         let (_, export) = check(&suite.policy);
         for w in &export.warnings {
             assert!(
-                preflight_export::envoy::LOSS_CODES.iter().any(|(c, _)| *c == w.code),
+                preflight_export::envoy::LOSS_CODES
+                    .iter()
+                    .any(|(c, _)| *c == w.code),
                 "{file} {}: undocumented code {}",
                 suite.name,
                 w.code

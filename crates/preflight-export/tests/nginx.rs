@@ -332,6 +332,13 @@ fn vector_requests(suite: &preflight_vectors::Suite) -> Vec<Req> {
         .collect()
 }
 
+/// A request shape: name, method, headers besides Origin.
+type Shape = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// Our own matrix: tricky origins × paths (routes, upstream errors) × request shapes.
 fn matrix() -> Vec<Req> {
     let origins = [
@@ -364,7 +371,7 @@ fn matrix() -> Vec<Req> {
         "/items?q=/public/",
     ];
     let b = |s: &str| s.as_bytes().to_vec();
-    let shapes: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let shapes: Vec<Shape> = vec![
         ("get", "GET", vec![]),
         ("post", "POST", vec![("Content-Type", "text/plain")]),
         (
