@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod har;
+mod export_cmd;
 mod output;
 mod paste;
 mod policy_cmd;
@@ -34,6 +35,8 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Run a CORS policy gateway (reverse proxy) in front of a backend.
     Serve(serve_cmd::ServeArgs),
+    /// Compile a policy into nginx or Envoy configuration (exit 1: lossy with --strict).
+    Export(export_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Export(args) => export_cmd::run(args),
     };
     match result {
         Ok(code) => code,
