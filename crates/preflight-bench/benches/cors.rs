@@ -11,7 +11,9 @@ use std::hint::black_box;
 use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpResponse};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use preflight_bench::{actix_request, call, inner, preflight_policy, tower_http_layer, Scenario, Size};
+use preflight_bench::{
+    actix_request, call, inner, preflight_policy, tower_http_layer, Scenario, Size,
+};
 use tower::Layer;
 
 const SIZES: [Size; 3] = [Size::One, Size::Ten, Size::Many];
@@ -40,7 +42,12 @@ fn browser(c: &mut Criterion) {
     let mut g = c.benchmark_group("browser");
     for sc in &scenarios {
         g.bench_function(&sc.id, |b| {
-            b.iter(|| black_box(preflight::browser::evaluate(sc, preflight::browser::Behavior::Chromium)))
+            b.iter(|| {
+                black_box(preflight::browser::evaluate(
+                    sc,
+                    preflight::browser::Behavior::Chromium,
+                ))
+            })
         });
     }
     g.finish();
@@ -51,7 +58,11 @@ fn tower(c: &mut Criterion) {
     for s in [Scenario::ActualAllowed, Scenario::NoOrigin] {
         let mut svc = inner();
         g.bench_function(format!("none/{}", s.label()), |b| {
-            b.iter_batched(|| s.request(), |r| black_box(call(&mut svc, r)), BatchSize::SmallInput)
+            b.iter_batched(
+                || s.request(),
+                |r| black_box(call(&mut svc, r)),
+                BatchSize::SmallInput,
+            )
         });
     }
     for size in SIZES {
@@ -59,10 +70,18 @@ fn tower(c: &mut Criterion) {
         let mut theirs = tower_http_layer(size).layer(inner());
         for s in Scenario::ALL {
             g.bench_function(format!("preflight/{}/{}", size.label(), s.label()), |b| {
-                b.iter_batched(|| s.request(), |r| black_box(call(&mut ours, r)), BatchSize::SmallInput)
+                b.iter_batched(
+                    || s.request(),
+                    |r| black_box(call(&mut ours, r)),
+                    BatchSize::SmallInput,
+                )
             });
             g.bench_function(format!("tower-http/{}/{}", size.label(), s.label()), |b| {
-                b.iter_batched(|| s.request(), |r| black_box(call(&mut theirs, r)), BatchSize::SmallInput)
+                b.iter_batched(
+                    || s.request(),
+                    |r| black_box(call(&mut theirs, r)),
+                    BatchSize::SmallInput,
+                )
             });
         }
     }
@@ -74,7 +93,9 @@ fn actix(c: &mut Criterion) {
     let mut g = c.benchmark_group("actix");
     let handler = || web::to(|| async { HttpResponse::Ok().finish() });
     {
-        let app = sys.block_on(actix_web::test::init_service(App::new().default_service(handler())));
+        let app = sys.block_on(actix_web::test::init_service(
+            App::new().default_service(handler()),
+        ));
         g.bench_function("none/actual-allowed", |b| {
             b.iter_batched(
                 || actix_request(Scenario::ActualAllowed).to_request(),
@@ -90,7 +111,9 @@ fn actix(c: &mut Criterion) {
                 .default_service(handler()),
         ));
         let theirs = sys.block_on(actix_web::test::init_service(
-            App::new().wrap(preflight_bench::actix_cors(size)).default_service(handler()),
+            App::new()
+                .wrap(preflight_bench::actix_cors(size))
+                .default_service(handler()),
         ));
         for s in Scenario::ALL {
             g.bench_function(format!("preflight/{}/{}", size.label(), s.label()), |b| {

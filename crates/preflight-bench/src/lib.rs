@@ -48,7 +48,9 @@ fn exact(size: Size) -> Vec<String> {
         Size::Ten => 10,
         Size::Many => 10_000,
     };
-    let mut v: Vec<String> = (0..n).map(|i| format!("https://app{i}.customer.example")).collect();
+    let mut v: Vec<String> = (0..n)
+        .map(|i| format!("https://app{i}.customer.example"))
+        .collect();
     if size == Size::One {
         v = vec![ALLOWED.to_owned()];
     }
@@ -201,7 +203,12 @@ impl Scenario {
 
 /// The inner service of every tower benchmark: 200 with an empty body, a header map with room
 /// for the CORS headers (so map growth is not counted against any layer).
-pub fn inner() -> impl Service<Request<()>, Response = Response<()>, Error = Infallible, Future = Ready<Result<Response<()>, Infallible>>> + Clone {
+pub fn inner() -> impl Service<
+    Request<()>,
+    Response = Response<()>,
+    Error = Infallible,
+    Future = Ready<Result<Response<()>, Infallible>>,
+> + Clone {
     tower::service_fn(|_req: Request<()>| {
         let mut r = Response::new(());
         r.headers_mut().reserve(16);
@@ -236,7 +243,9 @@ pub fn actix_request(s: Scenario) -> actix_web::test::TestRequest {
     let (method, headers) = s.parts();
     let m = actix_web::http::Method::from_bytes(method.as_str().as_bytes())
         .unwrap_or(actix_web::http::Method::GET);
-    let mut r = actix_web::test::TestRequest::default().method(m).uri("/items/1");
+    let mut r = actix_web::test::TestRequest::default()
+        .method(m)
+        .uri("/items/1");
     for (n, v) in headers {
         r = r.insert_header((n, v));
     }

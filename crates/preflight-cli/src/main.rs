@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod explain;
-mod har;
 mod export_cmd;
+mod har;
 mod output;
 mod paste;
 mod policy_cmd;
