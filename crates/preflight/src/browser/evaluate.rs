@@ -50,8 +50,11 @@ pub struct Evaluation {
     pub message: Option<String>,
     /// What the server owner should change.
     pub fix: Option<String>,
-    /// The explanation, step by step.
+    /// The explanation, step by step (empty from [`evaluate_verdict`]).
     pub steps: Vec<Step>,
+    /// Whether steps, message and fix are built.
+    #[serde(skip)]
+    explain: bool,
 }
 
 impl Evaluation {
@@ -67,21 +70,30 @@ impl Evaluation {
             message: None,
             fix: None,
             steps: Vec::new(),
+            explain: true,
         }
     }
 
-    fn step(&mut self, rule: &'static str, check: impl Into<String>, passed: bool) {
-        self.steps.push(Step {
-            rule,
-            check: check.into(),
-            passed,
-        });
+    /// Records a step; the text is only built when the evaluation explains itself.
+    fn step<S: Into<String>>(
+        &mut self,
+        rule: &'static str,
+        check: impl FnOnce() -> S,
+        passed: bool,
+    ) {
+        if self.explain {
+            self.steps.push(Step {
+                rule,
+                check: check().into(),
+                passed,
+            });
+        }
     }
 }
 
 struct Ctx<'a> {
     page_origin: &'a str,
-    initial_url: String,
+    initial_url: &'a str,
     credentials: CredentialsMode,
 }
 
@@ -98,12 +110,14 @@ impl Ctx<'_> {
         ev.outcome = Outcome::NetworkError;
         ev.failure_stage = Some(stage);
         ev.exposed_headers.clear();
-        ev.message = Some(f.console_message(url, &self.initial_url, self.page_origin, method));
-        ev.fix = Some(f.fix(
-            check_origin,
-            method,
-            self.credentials == CredentialsMode::Include,
-        ));
+        if ev.explain {
+            ev.message = Some(f.console_message(url, self.initial_url, self.page_origin, method));
+            ev.fix = Some(f.fix(
+                check_origin,
+                method,
+                self.credentials == CredentialsMode::Include,
+            ));
+        }
         ev.reason = Some(f.reason);
         ev
     }
@@ -112,11 +126,23 @@ impl Ctx<'_> {
 /// Runs the model on `scenario` under `behavior`. Never panics; an unusable scenario (bad
 /// origin or URL) is a failure with [`Reason::InvalidScenario`] at [`Stage::Request`].
 pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    run(scenario, behavior, true)
+}
+
+/// Like [`evaluate`], for bulk use (conformance runs, generators, benchmarks): the same verdict,
+/// failure stage, reason, preflight headers, exposed headers and `Origin`, without the
+/// step-by-step text, the console message and the fix.
+pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    run(scenario, behavior, false)
+}
+
+fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
     let mut ev = Evaluation::new();
+    ev.explain = explain;
     let req = &scenario.request;
     let ctx = Ctx {
         page_origin: &req.origin,
-        initial_url: req.url.clone(),
+        initial_url: &req.url,
         credentials: req.credentials,
     };
     let origin = match Origin::parse(&req.origin) {
@@ -134,7 +160,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         }
     };
     let ctx = Ctx {
-        initial_url: url.as_str().to_string(),
+        initial_url: url.as_str(),
         ..ctx
     };
 
@@ -150,7 +176,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         Err(f) => {
             ev.step(
                 "Request constructor (R3, R5, R14)",
-                format!("fetch() throws a TypeError: {}", f.reason.code()),
+                || format!("fetch() throws a TypeError: {}", f.reason.code()),
                 false,
             );
             return ctx.fail(
@@ -179,13 +205,13 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         if same_origin && !state.cors_tainting {
             ev.step(
                 "Main fetch (R16)",
-                format!("{cur} is same-origin with the page: not a CORS request"),
+                || format!("{cur} is same-origin with the page: not a CORS request"),
                 true,
             );
         } else if req.mode == RequestMode::SameOrigin {
             ev.step(
                 "Main fetch (R16)",
-                "mode 'same-origin' to another origin",
+                || "mode 'same-origin' to another origin",
                 false,
             );
             let f = Failure::new(Reason::DisallowedByMode, "");
@@ -200,16 +226,18 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         } else if req.mode == RequestMode::NoCors {
             ev.step(
                 "Main fetch (R16)",
-                "mode 'no-cors': the response will be opaque (status 0, no headers, no body)",
+                || "mode 'no-cors': the response will be opaque (status 0, no headers, no body)",
                 true,
             );
         } else if current.scheme() != "http" && current.scheme() != "https" {
             ev.step(
                 "Main fetch (R16)",
-                format!(
-                    "scheme '{}' cannot be fetched cross-origin",
-                    current.scheme()
-                ),
+                || {
+                    format!(
+                        "scheme '{}' cannot be fetched cross-origin",
+                        current.scheme()
+                    )
+                },
                 false,
             );
             let f = Failure::new(Reason::CorsDisabledScheme, current.scheme());
@@ -233,7 +261,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 if !p.secure_context {
                     ev.step(
                         "PNA (R58)",
-                        "a private network request from a non-secure context",
+                        || "a private network request from a non-secure context",
                         false,
                     );
                     let f = Failure::new(
@@ -250,30 +278,32 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                     );
                 }
                 ev.step(
-                    "PNA (R58, legacy)",
+                    "PNA (R58, legacy)", ||
                     format!(
                         "private network request ({} → {}): a preflight with Access-Control-Request-Private-Network is required",
                         p.client_address_space.as_str(),
                         p.target_address_space.as_str()
                     ),
-                    true,
-                );
+                    true,);
             }
             ev.step(
                 "Main fetch (R17)",
-                if needs_cors {
-                    format!(
-                        "CORS-with-preflight: method {} {}safelisted, unsafe headers [{}]",
-                        prepared.method,
-                        if is_cors_safelisted_method(&prepared.method) {
-                            "is "
-                        } else {
-                            "is not "
-                        },
-                        prepared.unsafe_header_names.join(", ")
-                    )
-                } else {
-                    "simple request: safelisted method and headers, no preflight needed".to_string()
+                || {
+                    if needs_cors {
+                        format!(
+                            "CORS-with-preflight: method {} {}safelisted, unsafe headers [{}]",
+                            prepared.method,
+                            if is_cors_safelisted_method(&prepared.method) {
+                                "is "
+                            } else {
+                                "is not "
+                            },
+                            prepared.unsafe_header_names.join(", ")
+                        )
+                    } else {
+                        "simple request: safelisted method and headers, no preflight needed"
+                            .to_string()
+                    }
                 },
                 true,
             );
@@ -290,7 +320,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             if cached {
                 ev.step(
                     "HTTP fetch (R18)",
-                    "the preflight cache already allows this request",
+                    || "the preflight cache already allows this request",
                     true,
                 );
             }
@@ -306,15 +336,17 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             let headers = preflight_request_headers(&prepared, kind);
             ev.step(
                 "CORS-preflight fetch (R20, R21)",
-                format!(
-                    "OPTIONS {cur} with Origin: {}, {} (no cookies)",
-                    state.serialized_origin(),
-                    headers
-                        .iter()
-                        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                || {
+                    format!(
+                        "OPTIONS {cur} with Origin: {}, {} (no cookies)",
+                        state.serialized_origin(),
+                        headers
+                            .iter()
+                            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
                 true,
             );
             if !ev.preflight {
@@ -324,7 +356,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             let Some(Some(answer)) = scenario.preflight_response.as_ref() else {
                 ev.step(
                     "CORS-preflight fetch",
-                    "the server gave no answer to the preflight",
+                    || "the server gave no answer to the preflight",
                     false,
                 );
                 let f = Failure::new(Reason::PreflightNoResponse, "");
@@ -347,25 +379,23 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             ) {
                 Ok(ok) => {
                     ev.step(
-                        "CORS-preflight fetch step 7 (R23–R29)",
+                        "CORS-preflight fetch step 7 (R23–R29)", ||
                         format!(
                             "preflight answered {} and passed: CORS check, ok status, method {} and headers [{}] allowed",
                             answer.status,
                             prepared.method,
                             prepared.unsafe_header_names.join(", ")
                         ),
-                        true,
-                    );
+                        true,);
                     if ok.authorization_covered_by_wildcard {
                         ev.step(
-                            "C7 (Chromium)",
+                            "C7 (Chromium)", ||
                             "Authorization was allowed only because Chromium lets `*` in Access-Control-Allow-Headers cover it; the Fetch standard (and Firefox, Safari) reject this",
-                            true,
-                        );
+                            true,);
                     }
                     ev.step(
                         "CORS-preflight cache (R30, R31)",
-                        format!("the result may be cached for {} s", ok.max_age),
+                        || format!("the result may be cached for {} s", ok.max_age),
                         true,
                     );
                     if kind != PreflightKind::Pna {
@@ -375,7 +405,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 Err(f) => {
                     ev.step(
                         "CORS-preflight fetch step 7 (R22–R29)",
-                        format!("preflight answered {}: {}", answer.status, f.reason.code()),
+                        || format!("preflight answered {}: {}", answer.status, f.reason.code()),
                         false,
                     );
                     return ctx.fail(
@@ -400,25 +430,26 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
             match cors_check(state.serialized_origin(), req.credentials, &answer.headers) {
                 Ok(()) => ev.step(
                     "CORS check (R38–R42)",
-                    format!(
-                        "response {} from {cur} passes the CORS check for origin {}",
-                        answer.status,
-                        state.serialized_origin()
-                    ),
+                    || {
+                        format!(
+                            "response {} from {cur} passes the CORS check for origin {}",
+                            answer.status,
+                            state.serialized_origin()
+                        )
+                    },
                     true,
                 ),
                 Err(f) => {
                     ev.step(
                         "CORS check (R38–R42)",
-                        format!("response {} from {cur}: {}", answer.status, f.reason.code()),
+                        || format!("response {} from {cur}: {}", answer.status, f.reason.code()),
                         false,
                     );
                     if answer.status >= 400 {
                         ev.step(
-                            "Hint",
+                            "Hint", ||
                             format!("the response is an error ({}); error responses often lack CORS headers, which hides the real error from the page", answer.status),
-                            false,
-                        );
+                            false,);
                     }
                     let mut failed = ctx.fail(
                         ev,
@@ -447,20 +478,22 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 Ok(Some(next)) => {
                     ev.step(
                         "HTTP-redirect fetch (R47–R51)",
-                        format!(
-                            "{} redirect to {next}{}{}",
-                            answer.status,
-                            if prepared.method != method_before {
-                                format!("; method becomes {}", prepared.method)
-                            } else {
-                                String::new()
-                            },
-                            if state.tainted {
-                                "; the origin is now tainted: Origin: null"
-                            } else {
-                                ""
-                            }
-                        ),
+                        || {
+                            format!(
+                                "{} redirect to {next}{}{}",
+                                answer.status,
+                                if prepared.method != method_before {
+                                    format!("; method becomes {}", prepared.method)
+                                } else {
+                                    String::new()
+                                },
+                                if state.tainted {
+                                    "; the origin is now tainted: Origin: null"
+                                } else {
+                                    ""
+                                }
+                            )
+                        },
                         true,
                     );
                     continue;
@@ -468,14 +501,14 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 Ok(None) => {
                     ev.step(
                         "HTTP-redirect fetch (R47)",
-                        "redirect without Location: it is the response",
+                        || "redirect without Location: it is the response",
                         true,
                     );
                 }
                 Err(f) => {
                     ev.step(
                         "HTTP-redirect fetch (R47, R48)",
-                        format!("redirect refused: {}", f.reason.code()),
+                        || format!("redirect refused: {}", f.reason.code()),
                         false,
                     );
                     let u = cur.to_string();
@@ -498,11 +531,12 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         } else {
             basic_exposed(&answer.headers)
         };
-        ev.step(
-            "Main fetch: filtered response (R44)",
-            format!("script can read: [{}]", ev.exposed_headers.join(", ")),
-            true,
-        );
+        let readable = if ev.explain {
+            format!("script can read: [{}]", ev.exposed_headers.join(", "))
+        } else {
+            String::new()
+        };
+        ev.step("Main fetch: filtered response (R44)", || readable, true);
         return ev;
     }
     ev
@@ -512,28 +546,28 @@ fn describe_prepared(ev: &mut Evaluation, written: &str, p: &PreparedRequest) {
     if written != p.method {
         ev.step(
             "Normalize method (R2)",
-            format!("{written} is sent as {}", p.method),
+            || format!("{written} is sent as {}", p.method),
             true,
         );
     }
     for d in &p.dropped_headers {
         ev.step(
             "Forbidden request-header (R4)",
-            format!("{d} is forbidden: fetch() drops it silently"),
+            || format!("{d} is forbidden: fetch() drops it silently"),
             true,
         );
     }
     for d in &p.dropped_no_cors {
         ev.step(
             "no-cors guard (R14)",
-            format!("{d} is dropped in no-cors mode"),
+            || format!("{d} is dropped in no-cors mode"),
             true,
         );
     }
     if !p.unsafe_header_names.is_empty() {
         ev.step(
             "CORS-unsafe request-header names (R9–R11)",
-            format!("not safelisted: {}", p.unsafe_header_names.join(", ")),
+            || format!("not safelisted: {}", p.unsafe_header_names.join(", ")),
             true,
         );
     }
