@@ -109,11 +109,96 @@ impl Ctx<'_> {
     }
 }
 
+/// A request the model sends, exactly as a browser would put it on the wire (cookies aside).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outgoing {
+    /// `true` for a CORS-preflight (`OPTIONS`), `false` for the actual request or a hop of it
+    /// after a redirect.
+    pub preflight: bool,
+    /// The method on the wire (`OPTIONS` for a preflight).
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// The header list in order, `Origin` included (absent when the browser sends none).
+    pub headers: Vec<super::headers::Header>,
+    /// Whether the browser attaches credentials (cookies, HTTP authentication) to this
+    /// request: never on a preflight; on the actual request with credentials mode `include`,
+    /// or `same-origin` while response tainting is still `basic`.
+    pub credentials: bool,
+}
+
+/// A server's answer to an [`Outgoing`] request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The response.
+    pub response: ScenarioResponse,
+    /// Whether this is the final response even if it is a redirect (a recorded scenario ends
+    /// here); a live server answers `false`, so redirects are followed.
+    pub is_final: bool,
+}
+
+/// The server side of [`evaluate_with`]: answers the requests the model sends, in order.
+/// [`evaluate`] answers from a recorded [`Scenario`]; a live client sends each request over
+/// the network.
+pub trait Server {
+    /// Answers `request`, or `None` when no response arrives (connection refused, timeout, ...):
+    /// on a preflight that is [`Reason::PreflightNoResponse`]; on the actual request the
+    /// evaluation stops there (the caller knows why).
+    fn respond(&mut self, request: &Outgoing) -> Option<Answer>;
+}
+
+/// A [`Server`] replaying a [`Scenario`]'s recorded answers.
+struct Recorded<'a> {
+    preflight: Option<&'a ScenarioResponse>,
+    answers: std::iter::Chain<
+        std::slice::Iter<'a, ScenarioResponse>,
+        std::iter::Once<&'a ScenarioResponse>,
+    >,
+    last: &'a ScenarioResponse,
+}
+
+impl Server for Recorded<'_> {
+    fn respond(&mut self, request: &Outgoing) -> Option<Answer> {
+        if request.preflight {
+            return self.preflight.map(|r| Answer {
+                response: r.clone(),
+                is_final: true,
+            });
+        }
+        let r = self.answers.next()?;
+        Some(Answer {
+            response: r.clone(),
+            is_final: std::ptr::eq(r, self.last),
+        })
+    }
+}
+
 /// Runs the model on `scenario` under `behavior`. Never panics; an unusable scenario (bad
 /// origin or URL) is a failure with [`Reason::InvalidScenario`] at [`Stage::Request`].
 pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
+    let mut server = Recorded {
+        preflight: scenario
+            .preflight_response
+            .as_ref()
+            .and_then(|p| p.as_ref()),
+        answers: redirects.iter().chain(std::iter::once(&scenario.response)),
+        last: &scenario.response,
+    };
+    evaluate_with(&scenario.request, behavior, &mut server)
+}
+
+/// Runs the model on `req` under `behavior`, asking `server` for each answer: the preflight
+/// (and the new preflight after a redirect, R52), the actual request and each redirect hop.
+/// This is how a live client acts as a browser: every decision (what to send, whether to
+/// preflight, what to check, where to go next) is the model's; `server` only does IO.
+/// Never panics.
+pub fn evaluate_with(
+    req: &super::scenario::ScenarioRequest,
+    behavior: Behavior,
+    server: &mut impl Server,
+) -> Evaluation {
     let mut ev = Evaluation::new();
-    let req = &scenario.request;
     let ctx = Ctx {
         page_origin: &req.origin,
         initial_url: req.url.clone(),
@@ -168,8 +253,6 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
     let mut cache = PreflightCache::new(behavior);
     let now = Duration::ZERO;
     let mut state = RedirectState::new(origin.clone(), url.clone(), req.mode);
-    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
-    let mut answers = redirects.iter().chain(std::iter::once(&scenario.response));
 
     while let Some(current) = state.current_url().cloned() {
         let cur = current.as_str();
@@ -321,7 +404,28 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 ev.preflight = true;
                 ev.preflight_request_headers = Some(headers);
             }
-            let Some(Some(answer)) = scenario.preflight_response.as_ref() else {
+            let mut sent = vec![("Origin".to_string(), state.serialized_origin().to_string())];
+            sent.extend(prepared.preflight_headers().into_iter().filter(|(n, _)| {
+                kind != PreflightKind::Pna
+                    || !n.eq_ignore_ascii_case("access-control-request-headers")
+            }));
+            if kind != PreflightKind::Cors {
+                sent.push((
+                    "Access-Control-Request-Private-Network".to_string(),
+                    "true".to_string(),
+                ));
+            }
+            let outgoing = Outgoing {
+                preflight: true,
+                method: "OPTIONS".to_string(),
+                url: cur.to_string(),
+                headers: sent,
+                credentials: false,
+            };
+            let Some(Answer {
+                response: answer, ..
+            }) = server.respond(&outgoing)
+            else {
                 ev.step(
                     "CORS-preflight fetch",
                     "the server gave no answer to the preflight",
@@ -392,9 +496,26 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
 
         // The actual request.
         ev.origin_header = origin_header(&state, &prepared, &current);
-        let Some(answer) = answers.next() else {
+        let mut sent = prepared.headers.clone();
+        if let Some(o) = &ev.origin_header {
+            sent.push(("Origin".to_string(), o.clone()));
+        }
+        let outgoing = Outgoing {
+            preflight: false,
+            method: prepared.method.clone(),
+            url: cur.to_string(),
+            headers: sent,
+            credentials: req.credentials == CredentialsMode::Include
+                || (req.credentials == CredentialsMode::SameOrigin && !state.cors_tainting),
+        };
+        let Some(Answer {
+            response: answer,
+            is_final,
+        }) = server.respond(&outgoing)
+        else {
             break;
         };
+        let answer = &answer;
         if state.cors_tainting {
             // HTTP fetch step 4.x: every response, redirects included (R43, R46).
             match cors_check(state.serialized_origin(), req.credentials, &answer.headers) {
@@ -440,8 +561,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
                 }
             }
         }
-        let is_last = std::ptr::eq(answer, &scenario.response);
-        if !is_last && is_redirect_status(answer.status) {
+        if !is_final && is_redirect_status(answer.status) {
             let method_before = prepared.method.clone();
             match follow_redirect(&mut state, &mut prepared, answer.status, &answer.headers) {
                 Ok(Some(next)) => {
