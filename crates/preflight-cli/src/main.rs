@@ -4,12 +4,16 @@
 //! exit codes. Every decision is the library's.
 //!
 //! Exit codes (all commands): 0 success / allowed, 1 the answer is "no" (invalid policy, denied
-//! or blocked request), 2 usage or input error.
+//! or blocked request), 2 usage or input error, 3 network error (`check`: unreachable, TLS
+//! failure, timeout).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check_cmd;
+mod check_drift;
+mod check_live;
 mod explain;
 mod har;
 mod output;
@@ -34,6 +38,8 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Run a CORS policy gateway (reverse proxy) in front of a backend.
     Serve(serve_cmd::ServeArgs),
+    /// Act as a browser against a live server: preflight, request, redirects, verdict.
+    Check(check_cmd::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Check(args) => check_cmd::run(args),
     };
     match result {
         Ok(code) => code,
