@@ -339,7 +339,22 @@ fn is_tls(e: &reqwest::Error) -> bool {
         }
         cur = c.source();
     }
-    false
+    // The connector boxes its errors in ways that can hide the type from downcasting; fall
+    // back to rustls' wording on connect errors to https URLs.
+    let https = e.url().is_some_and(|u| u.scheme() == "https");
+    let msg = chain(e).to_ascii_lowercase();
+    https
+        && e.is_connect()
+        && [
+            "certificate",
+            "corrupt message",
+            "handshake",
+            "tls",
+            "alert",
+            "peer",
+        ]
+        .iter()
+        .any(|w| msg.contains(w))
 }
 
 fn classify(e: reqwest::Error) -> Error {
