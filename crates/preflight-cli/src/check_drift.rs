@@ -77,6 +77,9 @@ struct Difference {
     actual: Option<String>,
 }
 
+/// A probe to send: kind, origin, method on the wire, extra headers.
+type Planned = (&'static str, String, String, Vec<(String, String)>);
+
 /// The effective configuration for `path`: the longest matching route's, else the top level.
 fn effective(config: &Config, path: &str) -> Config {
     config
@@ -138,8 +141,7 @@ pub fn run(
         req_headers.push("x-drift-probe".to_string());
     }
 
-    // (kind, origin, method on the wire, extra headers)
-    let mut plan: Vec<(&'static str, String, String, Vec<(String, String)>)> = Vec::new();
+    let mut plan: Vec<Planned> = Vec::new();
     for o in &origins {
         for m in &methods {
             plan.push((

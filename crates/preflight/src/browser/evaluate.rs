@@ -845,6 +845,87 @@ mod tests {
         assert_eq!(reason(&ev), "redirect_contains_credentials");
     }
 
+    /// A live-style server: each preflight gets its own answer and redirects are followed.
+    struct Script(Vec<(bool, ScenarioResponse)>, Vec<Outgoing>);
+    impl Server for Script {
+        fn respond(&mut self, request: &Outgoing) -> Option<Answer> {
+            self.1.push(request.clone());
+            let i = self.0.iter().position(|(p, _)| *p == request.preflight)?;
+            let (_, response) = self.0.remove(i);
+            Some(Answer {
+                response,
+                is_final: false,
+            })
+        }
+    }
+
+    #[test]
+    fn evaluate_with_sends_second_preflight_and_judges_its_own_answer() {
+        let h = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let r = |status, headers| ScenarioResponse { status, headers };
+        let mut server = Script(
+            vec![
+                (
+                    true,
+                    r(
+                        204,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ]),
+                    ),
+                ),
+                (
+                    false,
+                    r(
+                        307,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Location", "https://c.test/y"),
+                        ]),
+                    ),
+                ),
+                // The second preflight comes from origin null and is refused.
+                (
+                    true,
+                    r(
+                        204,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ]),
+                    ),
+                ),
+            ],
+            Vec::new(),
+        );
+        let req = super::super::scenario::ScenarioRequest {
+            origin: "https://a.test".into(),
+            url: "https://b.test/x".into(),
+            method: "PUT".into(),
+            headers: vec![],
+            credentials: CredentialsMode::Include,
+            mode: RequestMode::Cors,
+            pna: None,
+        };
+        let ev = evaluate_with(&req, Behavior::Chromium, &mut server);
+        let sent = &server.1;
+        assert_eq!(sent.len(), 3);
+        assert!(sent[0].preflight && !sent[0].credentials);
+        assert!(sent[1].credentials && !sent[1].preflight);
+        assert!(sent[2].preflight);
+        assert_eq!(sent[2].url, "https://c.test/y");
+        assert!(sent[2].headers.contains(&("Origin".into(), "null".into())));
+        assert_eq!(reason(&ev), "preflight_allow_origin_mismatch");
+    }
+
     #[test]
     fn forbidden_method_thrown() {
         let ev = run(
