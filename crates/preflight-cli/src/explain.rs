@@ -281,33 +281,7 @@ fn text_report(out: &mut String, item: &Item, ev: &Evaluation, behavior: Behavio
             st.rule
         );
     }
-    match ev.outcome {
-        Outcome::Ok => {
-            let _ = writeln!(
-                out,
-                "Verdict: OK — script can read the response; readable headers: [{}]",
-                ev.exposed_headers.join(", ")
-            );
-        }
-        Outcome::NetworkError => {
-            let stage = match ev.failure_stage {
-                Some(preflight::browser::Stage::Request) => "before sending",
-                Some(preflight::browser::Stage::Preflight) => "at the preflight",
-                _ => "on the actual response",
-            };
-            let _ = writeln!(
-                out,
-                "Verdict: BLOCKED {stage} ({}) — script gets a TypeError",
-                ev.reason.map(|r| r.code()).unwrap_or("unknown")
-            );
-            if let Some(m) = &ev.message {
-                let _ = writeln!(out, "Console: {m}");
-            }
-            if let Some(f) = &ev.fix {
-                let _ = writeln!(out, "Fix: {f}");
-            }
-        }
-    }
+    crate::output::write_verdict(out, ev, false);
     out.push('\n');
 }
 

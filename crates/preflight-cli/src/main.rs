@@ -4,12 +4,16 @@
 //! exit codes. Every decision is the library's.
 //!
 //! Exit codes (all commands): 0 success / allowed, 1 the answer is "no" (invalid policy, denied
-//! or blocked request), 2 usage or input error.
+//! or blocked request), 2 usage or input error, 3 network error (`check`: unreachable, TLS
+//! failure, timeout).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check_cmd;
+mod check_drift;
+mod check_live;
 mod explain;
 mod export_cmd;
 mod har;
@@ -37,6 +41,8 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Compile a policy into nginx or Envoy configuration (exit 1: lossy with --strict).
     Export(export_cmd::ExportArgs),
+    /// Act as a browser against a live server: preflight, request, redirects, verdict.
+    Check(check_cmd::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Export(args) => export_cmd::run(args),
+        Command::Check(args) => check_cmd::run(args),
     };
     match result {
         Ok(code) => code,

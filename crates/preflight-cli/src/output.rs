@@ -35,3 +35,41 @@ pub fn green(s: &str) -> String {
 pub fn dim(s: &str) -> String {
     paint(s, "2")
 }
+
+/// The verdict of an evaluation: `Verdict: OK …` with the readable headers, or
+/// `Verdict: BLOCKED …` with the reason code, Chromium's console message and the fix.
+/// `styled`: colour the verdict word (when colours are on).
+pub fn write_verdict(out: &mut String, ev: &preflight::browser::Evaluation, styled: bool) {
+    use preflight::browser::{Outcome, Stage};
+    use std::fmt::Write;
+    let style = |s: &str, f: fn(&str) -> String| if styled { f(s) } else { s.to_string() };
+    match ev.outcome {
+        Outcome::Ok => {
+            let _ = writeln!(
+                out,
+                "Verdict: {} — script can read the response; readable headers: [{}]",
+                style("OK", green),
+                ev.exposed_headers.join(", ")
+            );
+        }
+        Outcome::NetworkError => {
+            let stage = match ev.failure_stage {
+                Some(Stage::Request) => "before sending",
+                Some(Stage::Preflight) => "at the preflight",
+                _ => "on the actual response",
+            };
+            let _ = writeln!(
+                out,
+                "Verdict: {} {stage} ({}) — script gets a TypeError",
+                style("BLOCKED", red),
+                ev.reason.map(|r| r.code()).unwrap_or("unknown")
+            );
+            if let Some(m) = &ev.message {
+                let _ = writeln!(out, "Console: {m}");
+            }
+            if let Some(f) = &ev.fix {
+                let _ = writeln!(out, "Fix: {f}");
+            }
+        }
+    }
+}

@@ -123,23 +123,122 @@ impl Ctx<'_> {
     }
 }
 
+/// A request the model sends, exactly as a browser would put it on the wire (cookies aside).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outgoing {
+    /// `true` for a CORS-preflight (`OPTIONS`), `false` for the actual request or a hop of it
+    /// after a redirect.
+    pub preflight: bool,
+    /// The method on the wire (`OPTIONS` for a preflight).
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// The header list in order, `Origin` included (absent when the browser sends none).
+    pub headers: Vec<super::headers::Header>,
+    /// Whether the browser attaches credentials (cookies, HTTP authentication) to this
+    /// request: never on a preflight; on the actual request with credentials mode `include`,
+    /// or `same-origin` while response tainting is still `basic`.
+    pub credentials: bool,
+}
+
+/// A server's answer to an [`Outgoing`] request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The response.
+    pub response: ScenarioResponse,
+    /// Whether this is the final response even if it is a redirect (a recorded scenario ends
+    /// here); a live server answers `false`, so redirects are followed.
+    pub is_final: bool,
+}
+
+/// The server side of [`evaluate_with`]: answers the requests the model sends, in order.
+/// [`evaluate`] answers from a recorded [`Scenario`]; a live client sends each request over
+/// the network.
+pub trait Server {
+    /// Answers `request`, or `None` when no response arrives (connection refused, timeout, ...):
+    /// on a preflight that is [`Reason::PreflightNoResponse`]; on the actual request the
+    /// evaluation stops there (the caller knows why).
+    fn respond(&mut self, request: &Outgoing) -> Option<Answer>;
+}
+
+/// A [`Server`] replaying a [`Scenario`]'s recorded answers.
+struct Recorded<'a> {
+    preflight: Option<&'a ScenarioResponse>,
+    answers: std::iter::Chain<
+        std::slice::Iter<'a, ScenarioResponse>,
+        std::iter::Once<&'a ScenarioResponse>,
+    >,
+    last: &'a ScenarioResponse,
+}
+
+impl Server for Recorded<'_> {
+    fn respond(&mut self, request: &Outgoing) -> Option<Answer> {
+        if request.preflight {
+            return self.preflight.map(|r| Answer {
+                response: r.clone(),
+                is_final: true,
+            });
+        }
+        let r = self.answers.next()?;
+        Some(Answer {
+            response: r.clone(),
+            is_final: std::ptr::eq(r, self.last),
+        })
+    }
+}
+
 /// Runs the model on `scenario` under `behavior`. Never panics; an unusable scenario (bad
 /// origin or URL) is a failure with [`Reason::InvalidScenario`] at [`Stage::Request`].
 pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
-    run(scenario, behavior, true)
+    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
+    let mut server = Recorded {
+        preflight: scenario
+            .preflight_response
+            .as_ref()
+            .and_then(|p| p.as_ref()),
+        answers: redirects.iter().chain(std::iter::once(&scenario.response)),
+        last: &scenario.response,
+    };
+    run(&scenario.request, behavior, &mut server, true)
 }
 
 /// Like [`evaluate`], for bulk use (conformance runs, generators, benchmarks): the same verdict,
 /// failure stage, reason, preflight headers, exposed headers and `Origin`, without the
 /// step-by-step text, the console message and the fix.
 pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
-    run(scenario, behavior, false)
+    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
+    let mut server = Recorded {
+        preflight: scenario
+            .preflight_response
+            .as_ref()
+            .and_then(|p| p.as_ref()),
+        answers: redirects.iter().chain(std::iter::once(&scenario.response)),
+        last: &scenario.response,
+    };
+    run(&scenario.request, behavior, &mut server, false)
 }
 
-fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
+/// Runs the model on `req` under `behavior`, asking `server` for each answer: the preflight
+/// (and the new preflight after a redirect, R52), the actual request and each redirect hop.
+/// This is how a live client acts as a browser: every decision (what to send, whether to
+/// preflight, what to check, where to go next) is the model's; `server` only does IO.
+/// Never panics.
+pub fn evaluate_with(
+    req: &super::scenario::ScenarioRequest,
+    behavior: Behavior,
+    server: &mut impl Server,
+) -> Evaluation {
+    run(req, behavior, server, true)
+}
+
+fn run(
+    req: &super::scenario::ScenarioRequest,
+    behavior: Behavior,
+    server: &mut impl Server,
+    explain: bool,
+) -> Evaluation {
     let mut ev = Evaluation::new();
     ev.explain = explain;
-    let req = &scenario.request;
     let ctx = Ctx {
         page_origin: &req.origin,
         initial_url: &req.url,
@@ -194,8 +293,6 @@ fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
     let mut cache = PreflightCache::new(behavior);
     let now = Duration::ZERO;
     let mut state = RedirectState::new(origin.clone(), url.clone(), req.mode);
-    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
-    let mut answers = redirects.iter().chain(std::iter::once(&scenario.response));
 
     while let Some(current) = state.current_url().cloned() {
         let cur = current.as_str();
@@ -353,7 +450,28 @@ fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
                 ev.preflight = true;
                 ev.preflight_request_headers = Some(headers);
             }
-            let Some(Some(answer)) = scenario.preflight_response.as_ref() else {
+            let mut sent = vec![("Origin".to_string(), state.serialized_origin().to_string())];
+            sent.extend(prepared.preflight_headers().into_iter().filter(|(n, _)| {
+                kind != PreflightKind::Pna
+                    || !n.eq_ignore_ascii_case("access-control-request-headers")
+            }));
+            if kind != PreflightKind::Cors {
+                sent.push((
+                    "Access-Control-Request-Private-Network".to_string(),
+                    "true".to_string(),
+                ));
+            }
+            let outgoing = Outgoing {
+                preflight: true,
+                method: "OPTIONS".to_string(),
+                url: cur.to_string(),
+                headers: sent,
+                credentials: false,
+            };
+            let Some(Answer {
+                response: answer, ..
+            }) = server.respond(&outgoing)
+            else {
                 ev.step(
                     "CORS-preflight fetch",
                     || "the server gave no answer to the preflight",
@@ -422,9 +540,26 @@ fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
 
         // The actual request.
         ev.origin_header = origin_header(&state, &prepared, &current);
-        let Some(answer) = answers.next() else {
+        let mut sent = prepared.headers.clone();
+        if let Some(o) = &ev.origin_header {
+            sent.push(("Origin".to_string(), o.clone()));
+        }
+        let outgoing = Outgoing {
+            preflight: false,
+            method: prepared.method.clone(),
+            url: cur.to_string(),
+            headers: sent,
+            credentials: req.credentials == CredentialsMode::Include
+                || (req.credentials == CredentialsMode::SameOrigin && !state.cors_tainting),
+        };
+        let Some(Answer {
+            response: answer,
+            is_final,
+        }) = server.respond(&outgoing)
+        else {
             break;
         };
+        let answer = &answer;
         if state.cors_tainting {
             // HTTP fetch step 4.x: every response, redirects included (R43, R46).
             match cors_check(state.serialized_origin(), req.credentials, &answer.headers) {
@@ -471,8 +606,7 @@ fn run(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
                 }
             }
         }
-        let is_last = std::ptr::eq(answer, &scenario.response);
-        if !is_last && is_redirect_status(answer.status) {
+        if !is_final && is_redirect_status(answer.status) {
             let method_before = prepared.method.clone();
             match follow_redirect(&mut state, &mut prepared, answer.status, &answer.headers) {
                 Ok(Some(next)) => {
@@ -757,6 +891,87 @@ mod tests {
             Behavior::Chromium,
         );
         assert_eq!(reason(&ev), "redirect_contains_credentials");
+    }
+
+    /// A live-style server: each preflight gets its own answer and redirects are followed.
+    struct Script(Vec<(bool, ScenarioResponse)>, Vec<Outgoing>);
+    impl Server for Script {
+        fn respond(&mut self, request: &Outgoing) -> Option<Answer> {
+            self.1.push(request.clone());
+            let i = self.0.iter().position(|(p, _)| *p == request.preflight)?;
+            let (_, response) = self.0.remove(i);
+            Some(Answer {
+                response,
+                is_final: false,
+            })
+        }
+    }
+
+    #[test]
+    fn evaluate_with_sends_second_preflight_and_judges_its_own_answer() {
+        let h = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let r = |status, headers| ScenarioResponse { status, headers };
+        let mut server = Script(
+            vec![
+                (
+                    true,
+                    r(
+                        204,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ]),
+                    ),
+                ),
+                (
+                    false,
+                    r(
+                        307,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Location", "https://c.test/y"),
+                        ]),
+                    ),
+                ),
+                // The second preflight comes from origin null and is refused.
+                (
+                    true,
+                    r(
+                        204,
+                        h(&[
+                            ("Access-Control-Allow-Origin", "https://a.test"),
+                            ("Access-Control-Allow-Credentials", "true"),
+                            ("Access-Control-Allow-Methods", "PUT"),
+                        ]),
+                    ),
+                ),
+            ],
+            Vec::new(),
+        );
+        let req = super::super::scenario::ScenarioRequest {
+            origin: "https://a.test".into(),
+            url: "https://b.test/x".into(),
+            method: "PUT".into(),
+            headers: vec![],
+            credentials: CredentialsMode::Include,
+            mode: RequestMode::Cors,
+            pna: None,
+        };
+        let ev = evaluate_with(&req, Behavior::Chromium, &mut server);
+        let sent = &server.1;
+        assert_eq!(sent.len(), 3);
+        assert!(sent[0].preflight && !sent[0].credentials);
+        assert!(sent[1].credentials && !sent[1].preflight);
+        assert!(sent[2].preflight);
+        assert_eq!(sent[2].url, "https://c.test/y");
+        assert!(sent[2].headers.contains(&("Origin".into(), "null".into())));
+        assert_eq!(reason(&ev), "preflight_allow_origin_mismatch");
     }
 
     #[test]

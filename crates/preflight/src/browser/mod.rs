@@ -44,7 +44,9 @@ pub mod safelist;
 mod scenario;
 
 pub use cache::PreflightCache;
-pub use evaluate::{evaluate, evaluate_verdict, Evaluation, Step};
+pub use evaluate::{
+    evaluate, evaluate_verdict, evaluate_with, Answer, Evaluation, Outgoing, Server, Step,
+};
 pub use reason::{Failure, Reason};
 pub use redirect::{follow_redirect, RedirectState};
 pub use request::{prepare, PreparedRequest, RequestInit};
