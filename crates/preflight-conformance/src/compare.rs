@@ -130,7 +130,7 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
                 let entry = &p["entry"];
                 let text = entry["text"].as_str().unwrap_or("");
                 let url = entry["url"].as_str().unwrap_or("");
-                let i = plan.index_of(url).or_else(|| plan.index_of(text));
+                let i = plan.index_of(url).or_else(|| plan.index_in_text(text));
                 if let Some(i) = i {
                     if !text.starts_with("Failed to load resource") {
                         console[i].push(text.to_string());
@@ -205,7 +205,7 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
             o.outcome = r["ok"].as_bool().map(|_| Outcome::NetworkError);
             o.js_error = r["error"].as_str().map(String::from);
             o.failure_stage = Some(match o.cors_error.as_deref() {
-                Some("DisallowedByMode" | "CorsDisabledScheme") => Stage::Request,
+                _ if hits.is_empty() && !seen_request[i] => Stage::Request,
                 Some(e) if preflight_class(e) => Stage::Preflight,
                 Some(_) => Stage::Actual,
                 None if hits.is_empty() && !seen_request[i] => Stage::Request,
@@ -265,10 +265,13 @@ pub fn compare(model: &Evaluation, obs: &Observed) -> Vec<&'static str> {
     if model.origin_header != obs.origin_header {
         m.push("origin_header");
     }
+    // Failures before anything is sent are thrown by fetch() in the renderer (Blink), which
+    // reports no CDP corsError (observed: mode 'same-origin' cross-origin, an ftp: URL).
     let want = model
         .reason
         .map(|r| camel(r.code()))
-        .filter(|c| CORS_ERRORS.contains(&c.as_str()));
+        .filter(|c| CORS_ERRORS.contains(&c.as_str()))
+        .filter(|_| model.failure_stage != Some(Stage::Request));
     if model.outcome == Outcome::NetworkError && want != obs.cors_error {
         m.push("reason");
     }

@@ -153,18 +153,11 @@ impl Plan {
             };
             let mapped: Vec<Option<Url>> =
                 hops.iter().enumerate().map(|(k, u)| mapped_hop(k, u)).collect();
-            let mut hop_back: Vec<(String, String)> = Vec::new();
-            for (m, u) in mapped.iter().zip(&hops) {
-                if let Some(m) = m {
-                    hop_back.push((m.as_str().to_string(), u.as_str().to_string()));
-                }
-            }
-            hop_back.extend(back.iter().cloned());
-            hop_back.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
             let target = match mapped.first() {
                 Some(Some(m)) => m.as_str().to_string(),
                 _ => s.request.url.clone(),
             };
+            let acao_back = std::cell::RefCell::new(Vec::new());
             let rewrite = |a: &preflight::browser::ScenarioResponse, hop: Option<usize>| Answer {
                 status: a.status,
                 headers: a
@@ -172,7 +165,11 @@ impl Plan {
                     .iter()
                     .map(|h| {
                         let v = if h.0.eq_ignore_ascii_case("access-control-allow-origin") {
-                            replace_all(&h.1, &fwd)
+                            let v = map_acao(&h.1, &fwd);
+                            if v != h.1 {
+                                acao_back.borrow_mut().push((v.clone(), h.1.clone()));
+                            }
+                            v
                         } else if h.0.eq_ignore_ascii_case("location") {
                             match hop.and_then(|k| mapped.get(k + 1)) {
                                 Some(Some(m)) => m.as_str().to_string(),
@@ -198,6 +195,14 @@ impl Plan {
                 preflight: s.preflight_response.clone().flatten().map(|p| rewrite(&p, None)),
                 hops: hop_answers,
             });
+            let mut hop_back: Vec<(String, String)> = acao_back.take();
+            for (m, u) in mapped.iter().zip(&hops) {
+                if let Some(m) = m {
+                    hop_back.push((m.as_str().to_string(), u.as_str().to_string()));
+                }
+            }
+            hop_back.extend(back.iter().cloned());
+            hop_back.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
             let init = json!({
                 "method": s.request.method,
                 "headers": s.request.headers.iter().map(|h| [h.0.clone(), h.1.clone()]).collect::<Vec<_>>(),
@@ -240,6 +245,18 @@ impl Plan {
         }
     }
 
+    /// The scenario index a console text belongs to: its scenario path, or else the first case
+    /// whose (unmapped) target it quotes.
+    pub fn index_in_text(&self, text: &str) -> Option<usize> {
+        let tag = format!("/s/{}/", self.run);
+        if text.contains(&tag) {
+            return self.index_of(text);
+        }
+        self.cases
+            .iter()
+            .position(|c| !c.target.contains(&tag) && text.contains(&c.target))
+    }
+
     /// The scenario index a (mapped) URL belongs to.
     pub fn index_of(&self, url: &str) -> Option<usize> {
         let tag = format!("/s/{}/", self.run);
@@ -250,6 +267,35 @@ impl Plan {
         }
         self.cases.iter().position(|c| c.target == url)
     }
+}
+
+/// An `Access-Control-Allow-Origin` value with each known origin replaced by its mapped
+/// origin. Where the origin is followed by more host or port characters (`…test.`,
+/// `…test:443`) the mapped origin goes in without its port, so the value stays a valid URL
+/// exactly when the original was, and names another origin exactly when the original did.
+fn map_acao(text: &str, pats: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'outer: while i < text.len() {
+        for (from, to) in pats {
+            if text[i..].starts_with(from.as_str()) {
+                let next = text[i + from.len()..].chars().next();
+                let boundary = matches!(next, None | Some('/' | ',' | ' ' | '\t' | '?' | '#'));
+                if boundary {
+                    out.push_str(to);
+                } else {
+                    let portless = to.rsplit_once(':').map(|(a, _)| a).unwrap_or(to);
+                    out.push_str(portless);
+                }
+                i += from.len();
+                continue 'outer;
+            }
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
 }
 
 /// Single left-to-right pass: at each position the first (longest) matching pattern wins.

@@ -15,6 +15,7 @@ pub const CATEGORIES: &[&str] = &[
     "ipv6-literal",
     "non-loopback-ip",
     "non-http-origin",
+    "mixed-scheme",
     "unservable-status",
     "unsendable-header",
 ];
@@ -66,6 +67,24 @@ fn hosts(s: &Scenario) -> Vec<Host<String>> {
     out
 }
 
+fn schemes(s: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(mut cur) = Url::parse(&s.request.url) {
+        out.push(cur.scheme().to_string());
+        for r in s.redirects.iter().flatten() {
+            for (k, v) in &r.headers {
+                if k.eq_ignore_ascii_case("location") {
+                    if let Ok(u) = cur.join(v) {
+                        out.push(u.scheme().to_string());
+                        cur = u;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn matches(category: &str, s: &Scenario) -> bool {
     match category {
         "pna" => s.request.pna.is_some(),
@@ -77,6 +96,9 @@ fn matches(category: &str, s: &Scenario) -> bool {
             s.request.origin != "null"
                 && !Url::parse(&s.request.origin)
                     .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        }
+        "mixed-scheme" => {
+            s.request.origin.starts_with("https:") && schemes(s).iter().any(|x| x == "http")
         }
         "unservable-status" => answers(s).any(|a| !(200..=599).contains(&a.status)),
         "unsendable-header" => answers(s).any(|a| {
