@@ -194,9 +194,28 @@ fn run() -> Result<bool, String> {
 
     let mut passed = 0usize;
     let mut failed = 0usize;
+    let mut n_ok = 0usize;
+    let mut n_preflight = 0usize;
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for (s, obs) in runnable.iter().zip(&observed) {
         let model = preflight::browser::evaluate(s, preflight::browser::Behavior::Chromium);
-        let mismatch = compare::compare(&model, obs);
+        let names: Vec<String> = s
+            .request
+            .headers
+            .iter()
+            .map(|h| h.0.to_ascii_lowercase())
+            .collect();
+        let mismatch = compare::compare(&model, obs, &names);
+        n_ok += usize::from(obs.outcome == Some(preflight::browser::Outcome::Ok));
+        n_preflight += usize::from(obs.preflight);
+        let key = obs
+            .cors_error
+            .clone()
+            .or_else(|| obs.net_error.clone().filter(|e| !e.is_empty()))
+            .or_else(|| obs.js_error.as_ref().map(|_| "fetch() threw".to_string()));
+        if let Some(k) = key {
+            *reasons.entry(k).or_default() += 1;
+        }
         if mismatch.is_empty() {
             passed += 1;
             if args.all {
@@ -218,6 +237,13 @@ fn run() -> Result<bool, String> {
     println!("# skipped {} scenarios:", skipped.len());
     for (r, n) in by_reason {
         println!("#   {n:4}  {r}");
+    }
+    println!(
+        "# Chromium: {n_ok} ok, {} network errors, {n_preflight} preflights sent; failures by reason:",
+        runnable.len() - n_ok
+    );
+    for (r, n) in &reasons {
+        println!("#   {n:5}  {r}");
     }
     let rate = runnable.len() as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
