@@ -152,7 +152,10 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
                         h.method,
                         h.hop,
                         if h.preflight { " preflight" } else { "" },
-                        h.origin.as_deref().map(|x| plan.back(i, x)).unwrap_or("-".into())
+                        h.origin
+                            .as_deref()
+                            .map(|x| plan.back(i, x))
+                            .unwrap_or("-".into())
                     )
                 })
                 .collect(),
@@ -197,7 +200,11 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
             o.response_type = r["type"].as_str().map(String::from);
             let mut hs: Vec<String> = r["headers"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             hs.sort();
             o.exposed_headers = hs;

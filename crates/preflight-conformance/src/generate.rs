@@ -2,8 +2,8 @@
 //! time over a passing base) and seeded random combinations of the same dimensions.
 //! Deterministic: the random part uses its own SplitMix64 generator seeded with `--seed`.
 
-use preflight::browser::{Scenario, ScenarioRequest, ScenarioResponse};
 use preflight::browser::{CredentialsMode, RequestMode};
+use preflight::browser::{Scenario, ScenarioRequest, ScenarioResponse};
 
 const PAGE: &str = "https://app.example.test";
 const API: &str = "https://api.example.test";
@@ -108,7 +108,10 @@ fn acao(shape: usize, origin: &str) -> Vec<H> {
         9 => vec![h("Access-Control-Allow-Origin", "")],
         10 => vec![h("Access-Control-Allow-Origin", "not a url")],
         11 => vec![h("Access-Control-Allow-Origin", &format!("{o}:443"))],
-        _ => vec![h("Access-Control-Allow-Origin", "*"), h("Access-Control-Allow-Origin", o)],
+        _ => vec![
+            h("Access-Control-Allow-Origin", "*"),
+            h("Access-Control-Allow-Origin", o),
+        ],
     }
 }
 const ACAO_SHAPES: usize = 13;
@@ -137,7 +140,12 @@ fn acam(shape: usize, method: &str) -> Vec<H> {
         5 => format!("OPTIONS, {method} , HEAD"),
         6 => format!("{method}, {{bad}}"),
         7 => String::new(),
-        _ => return vec![h("Access-Control-Allow-Methods", "GET"), h("Access-Control-Allow-Methods", method)],
+        _ => {
+            return vec![
+                h("Access-Control-Allow-Methods", "GET"),
+                h("Access-Control-Allow-Methods", method),
+            ]
+        }
     };
     vec![h("Access-Control-Allow-Methods", &v)]
 }
@@ -195,7 +203,9 @@ fn extra_headers() -> Vec<H> {
     ]
 }
 
-const PREFLIGHT_STATUS: &[u16] = &[200, 204, 201, 206, 299, 301, 302, 304, 307, 400, 403, 404, 500, 503];
+const PREFLIGHT_STATUS: &[u16] = &[
+    200, 204, 201, 206, 299, 301, 302, 304, 307, 400, 403, 404, 500, 503,
+];
 const REDIRECT_STATUS: &[u16] = &[301, 302, 303, 307, 308];
 const FINAL_STATUS: &[u16] = &[200, 201, 204, 206, 404, 500];
 const CREDS: &[CredentialsMode] = &[
@@ -245,7 +255,10 @@ fn resp(status: u16, headers: Vec<H>) -> ScenarioResponse {
 
 /// Unsafe request header names as a preflight would list them (lowercased, sorted).
 fn unsafe_names(headers: &[H]) -> Vec<String> {
-    let mut v: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+    let mut v: Vec<String> = headers
+        .iter()
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect();
     v.sort();
     v.dedup();
     v
@@ -319,8 +332,15 @@ pub fn systematic() -> Vec<Scenario> {
     for hs in [
         vec![h("X-C", "1"), h("x-a", "2"), h("X-B", "3"), h("X-A", "4")],
         vec![h("Accept", &"a".repeat(100)), h("Accept", &"b".repeat(30))],
-        vec![h("Content-Type", "text/plain"), h("Content-Type", "text/html")],
-        vec![h("Accept-Language", "en"), h("X-Y", "1"), h("Content-Language", "de")],
+        vec![
+            h("Content-Type", "text/plain"),
+            h("Content-Type", "text/html"),
+        ],
+        vec![
+            h("Accept-Language", "en"),
+            h("X-Y", "1"),
+            h("Content-Language", "de"),
+        ],
     ] {
         let mut s = base(CredentialsMode::Omit);
         s.method = "GET".into();
@@ -536,20 +556,34 @@ pub fn random(seed: u64, n: usize) -> Vec<Scenario> {
             p.extend(acam(shape(&mut r, ACAM_SHAPES, 2), &method));
             p.extend(acah(shape(&mut r, ACAH_SHAPES, 2), &names));
             if r.chance(10) {
-                p.push(h("Access-Control-Max-Age", *r.pick(&["0", "600", "-5"])));
+                const MAX_AGES: &[&str] = &["0", "600", "-5"];
+                let v = MAX_AGES[r.below(MAX_AGES.len())];
+                p.push(h("Access-Control-Max-Age", v));
             }
-            let pst = if r.chance(80) { *r.pick(&[200, 204]) } else { *r.pick(PREFLIGHT_STATUS) };
+            let pst = if r.chance(80) {
+                *r.pick(&[200, 204])
+            } else {
+                *r.pick(PREFLIGHT_STATUS)
+            };
             if (300..400).contains(&pst) {
                 p.push(h("Location", &format!("{API}/elsewhere")));
             }
-            let pre = if r.chance(3) { None } else { Some(resp(pst, p)) };
+            let pre = if r.chance(3) {
+                None
+            } else {
+                Some(resp(pst, p))
+            };
             let mut f = acao(good_acao(&mut r), o);
             f.extend(acac(shape(&mut r, ACAC_SHAPES, 1)));
             f.extend(aceh(r.below(ACEH_SHAPES)));
             for _ in 0..r.below(4) {
                 f.push(r.pick(&extras).clone());
             }
-            let fst = if r.chance(80) { 200 } else { *r.pick(FINAL_STATUS) };
+            let fst = if r.chance(80) {
+                200
+            } else {
+                *r.pick(FINAL_STATUS)
+            };
             let spec = Spec {
                 method,
                 headers,
@@ -563,4 +597,31 @@ pub fn random(seed: u64, n: usize) -> Vec<Scenario> {
             spec.into_scenario(format!("gen-{seed}-{i:05}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_per_seed() {
+        assert_eq!(random(7, 200), random(7, 200));
+        assert_ne!(random(7, 50), random(8, 50));
+        assert_eq!(systematic(), systematic());
+    }
+
+    #[test]
+    fn ids_unique_and_scenarios_evaluate() {
+        let all: Vec<Scenario> = systematic().into_iter().chain(random(1, 300)).collect();
+        let mut ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        for s in &all {
+            let line = serde_json::to_string(s).expect("serializes");
+            let back: Scenario = serde_json::from_str(&line).expect("round-trips");
+            assert_eq!(&back, s);
+            preflight::browser::evaluate(s, preflight::browser::Behavior::Chromium);
+        }
+    }
 }

@@ -76,11 +76,7 @@ fn parse_args() -> Result<Args, String> {
             "--systematic" => a.systematic = true,
             "--skips" => a.skips = val("--skips")?.into(),
             "--chromium" => a.chromium = val("--chromium")?,
-            "--conc" => {
-                a.conc = val("--conc")?
-                    .parse()
-                    .map_err(|e| format!("--conc: {e}"))?
-            }
+            "--conc" => a.conc = val("--conc")?.parse().map_err(|e| format!("--conc: {e}"))?,
             "--emit" => a.emit = Some(val("--emit")?.into()),
             "--all" => a.all = true,
             "--ci" => ci = true,
@@ -106,7 +102,9 @@ fn parse_args() -> Result<Args, String> {
         return Err("--generate needs --seed".into());
     }
     if a.scenarios.is_empty() && a.generate == 0 && !a.systematic {
-        return Err("nothing to run: give --scenarios, --generate/--seed, --systematic or --ci".into());
+        return Err(
+            "nothing to run: give --scenarios, --generate/--seed, --systematic or --ci".into(),
+        );
     }
     a.conc = a.conc.max(1);
     Ok(a)
@@ -259,7 +257,9 @@ fn chromium_version(chromium: &str) -> Result<String, String> {
     let out = std::process::Command::new(chromium)
         .arg("--version")
         .output()
-        .map_err(|e| format!("cannot run {chromium} --version: {e} (run scripts/install-browser)"))?;
+        .map_err(|e| {
+            format!("cannot run {chromium} --version: {e} (run scripts/install-browser)")
+        })?;
     let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if v.is_empty() {
         return Err(format!("{chromium} --version printed nothing"));
@@ -310,7 +310,11 @@ fn run_browser(args: &Args, scenarios: &[Scenario]) -> Result<Vec<compare::Obser
     Ok(compare::collect(&plan, &srv, results, &events))
 }
 
-fn drive(browser: &mut cdp::Browser, plan: &rewrite::Plan, conc: usize) -> Result<Vec<Value>, String> {
+fn drive(
+    browser: &mut cdp::Browser,
+    plan: &rewrite::Plan,
+    conc: usize,
+) -> Result<Vec<Value>, String> {
     let t = Duration::from_secs(30);
     let ctx = browser.call(None, "Target.createBrowserContext", json!({}), t)?;
     let ctx_id = ctx["browserContextId"].clone();

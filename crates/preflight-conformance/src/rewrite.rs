@@ -48,8 +48,12 @@ fn default_port(scheme: &str) -> u16 {
 }
 
 fn key(u: &Url) -> Option<(String, u16)> {
-    matches!(u.scheme(), "http" | "https")
-        .then(|| (u.scheme().to_string(), u.port().unwrap_or(default_port(u.scheme()))))
+    matches!(u.scheme(), "http" | "https").then(|| {
+        (
+            u.scheme().to_string(),
+            u.port().unwrap_or(default_port(u.scheme())),
+        )
+    })
 }
 
 fn location(a: &preflight::browser::ScenarioResponse) -> Option<&str> {
@@ -127,8 +131,10 @@ impl Plan {
         }
         let mut fwd = origins.clone();
         fwd.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
-        let back: Vec<(String, String)> =
-            origins.iter().map(|(a, b)| (b.clone(), a.clone())).collect();
+        let back: Vec<(String, String)> = origins
+            .iter()
+            .map(|(a, b)| (b.clone(), a.clone()))
+            .collect();
 
         let mut cases = Vec::new();
         let mut served = Vec::new();
@@ -151,8 +157,11 @@ impl Plan {
                 m.set_fragment(None);
                 Some(m)
             };
-            let mapped: Vec<Option<Url>> =
-                hops.iter().enumerate().map(|(k, u)| mapped_hop(k, u)).collect();
+            let mapped: Vec<Option<Url>> = hops
+                .iter()
+                .enumerate()
+                .map(|(k, u)| mapped_hop(k, u))
+                .collect();
             let target = match mapped.first() {
                 Some(Some(m)) => m.as_str().to_string(),
                 _ => s.request.url.clone(),
@@ -192,7 +201,11 @@ impl Plan {
                 .collect();
             hop_answers.push(rewrite(&s.response, None));
             served.push(Served {
-                preflight: s.preflight_response.clone().flatten().map(|p| rewrite(&p, None)),
+                preflight: s
+                    .preflight_response
+                    .clone()
+                    .flatten()
+                    .map(|p| rewrite(&p, None)),
                 hops: hop_answers,
             });
             let mut hop_back: Vec<(String, String)> = acao_back.take();

@@ -68,7 +68,11 @@ impl Server {
     }
 
     /// Starts serving `served` under run id `run` on `listeners`.
-    pub fn start(run: &str, served: Vec<Served>, listeners: Vec<TcpListener>) -> std::io::Result<Server> {
+    pub fn start(
+        run: &str,
+        served: Vec<Served>,
+        listeners: Vec<TcpListener>,
+    ) -> std::io::Result<Server> {
         let n = served.len();
         let state = Arc::new(State {
             run: run.to_string(),
@@ -165,7 +169,9 @@ fn route(
         h.push(("Content-Length".into(), body.len().to_string()));
         return Some((encode(200, &h, body.as_bytes(), method), false));
     }
-    let rest = path.strip_prefix("/s/").and_then(|r| r.strip_prefix(&*st.run));
+    let rest = path
+        .strip_prefix("/s/")
+        .and_then(|r| r.strip_prefix(&*st.run));
     let parsed = rest.and_then(|r| {
         let mut it = r.trim_start_matches('/').split('/');
         let idx: usize = it.next()?.parse().ok()?;

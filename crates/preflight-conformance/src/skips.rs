@@ -117,11 +117,12 @@ impl Skips {
     pub fn load(path: &Path) -> Result<Skips, String> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Skips(File::default())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Skips(File::default()))
+            }
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let f: File =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for k in f.rules.keys() {
             if !CATEGORIES.contains(&k.as_str()) {
                 return Err(format!(

@@ -167,14 +167,15 @@ pub fn is_safelisted_range(value: &str) -> bool {
 }
 
 /// Chromium parses the range's positions as `int64_t` (`net::HttpUtil::ParseRangeHeader`): a
-/// position above `i64::MAX` makes the header non-safelisted, so it needs a preflight
+/// position of `i64::MAX` or more makes the header non-safelisted, so it needs a preflight
 /// (observed with Chromium 156 by `scripts/browser-conformance`: `bytes=99999999999999999999-`
-/// sent `Access-Control-Request-Headers: range`).
+/// and `bytes=0-9223372036854775807` sent `Access-Control-Request-Headers: range`,
+/// `bytes=0-9223372036854775806` did not).
 fn range_fits_i64(value: &str) -> bool {
     let rest = value.strip_prefix("bytes=").unwrap_or(value);
     rest.split('-').all(|n| {
         let n = n.trim_start_matches('0');
-        n.len() < 19 || (n.len() == 19 && n <= "9223372036854775807")
+        n.len() < 19 || (n.len() == 19 && n <= "9223372036854775806")
     })
 }
 
