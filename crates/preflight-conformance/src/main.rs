@@ -211,7 +211,7 @@ fn run() -> Result<bool, String> {
             .clone()
             .or_else(|| obs.net_error.clone().filter(|e| !e.is_empty()))
             .or_else(|| obs.js_error.as_ref().map(|_| "fetch() threw".to_string()));
-        if let Some(k) = key {
+        if let Some(k) = key.filter(|_| obs.outcome != Some(preflight::browser::Outcome::Ok)) {
             *reasons.entry(k).or_default() += 1;
         }
         if mismatch.is_empty() {

@@ -138,7 +138,7 @@ impl Skips {
     /// Why `s` is skipped, if it is.
     pub fn reason(&self, s: &Scenario) -> Option<String> {
         if let Some(r) = self.0.ids.get(&s.id) {
-            return Some(format!("id: {r}"));
+            return Some(format!("id {}: {r}", s.id));
         }
         self.0
             .rules
