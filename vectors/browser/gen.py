@@ -154,7 +154,15 @@ for i, (v, safe) in enumerate([("bytes=0-499", True), ("bytes=500-", True), ("by
                                ("bytes=", False), ("items=0-1", False), ("bytes=0-1 ", True),
                                ("bytes=0x-1", False), ("bytes=99999999999999999999-", True)]):
     if safe:
-        add(F, f"range-{i}", ok(exposed=[]), headers=[("Range", v)])
+        c = None
+        if v == "bytes=99999999999999999999-":
+            c = {"preflight": True, "preflight_request_headers": {
+                "access-control-request-method": "GET", "access-control-request-headers": "range"},
+                "outcome": "network-error", "failure_stage": "preflight",
+                "note": "Chromium parses range positions as int64: an overflowing start is not safelisted, "
+                        "so a preflight is sent (observed with Chromium 156 by scripts/browser-conformance; "
+                        "the scenario gives no preflight answer: net::ERR_EMPTY_RESPONSE)"}
+        add(F, f"range-{i}", ok(exposed=[]), headers=[("Range", v)], chromium=c)
     else:
         add(F, f"range-{i}", ok(True, "GET", "range", exposed=[]), headers=[("Range", v)],
             pre=pre_allow(None, "range"))

@@ -190,6 +190,7 @@ impl Server for Recorded<'_> {
 /// Runs the model on `scenario` under `behavior`. Never panics; an unusable scenario (bad
 /// origin or URL) is a failure with [`Reason::InvalidScenario`] at [`Stage::Request`].
 pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    let scenario = &*on_the_wire(scenario);
     let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
     let mut server = Recorded {
         preflight: scenario
@@ -206,6 +207,7 @@ pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
 /// failure stage, reason, preflight headers, exposed headers and `Origin`, without the
 /// step-by-step text, the console message and the fix.
 pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    let scenario = &*on_the_wire(scenario);
     let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
     let mut server = Recorded {
         preflight: scenario
@@ -639,13 +641,24 @@ fn run(
                         true,
                     );
                 }
-                Err(f) => {
+                Err(mut f) => {
+                    let mut u = cur.to_string();
+                    if behavior == Behavior::Chromium
+                        && f.reason == Reason::UnsafeRedirect
+                        && state.mode == RequestMode::Cors
+                    {
+                        let target = f.detail.clone();
+                        f = chromium_redirect_scheme(f);
+                        if f.reason == Reason::CorsDisabledScheme {
+                            // The console names the refused URL, "redirected from" the first.
+                            u = target;
+                        }
+                    }
                     ev.step(
                         "HTTP-redirect fetch (R47, R48)",
                         || format!("redirect refused: {}", f.reason.code()),
                         false,
                     );
-                    let u = cur.to_string();
                     return ctx.fail(
                         ev,
                         Stage::Actual,
@@ -674,6 +687,64 @@ fn run(
         return ev;
     }
     ev
+}
+
+/// Chromium's network service checks the scheme of a CORS-mode redirect against its
+/// CORS-enabled schemes before the "unsafe redirect" check: `ftp:` fails as
+/// `CorsDisabledScheme` (observed with Chromium 156: "Cross origin requests are only supported
+/// for protocol schemes: ..."), while `data:` (CORS-enabled) stays `net::ERR_UNSAFE_REDIRECT`.
+fn chromium_redirect_scheme(f: Failure) -> Failure {
+    const CORS_ENABLED: &[&str] = &[
+        "chrome",
+        "chrome-experimental-site-token-provider",
+        "chrome-extension",
+        "chrome-untrusted",
+        "data",
+        "http",
+        "https",
+        "isolated-app",
+    ];
+    match Url::parse(&f.detail) {
+        Ok(u) if !CORS_ENABLED.contains(&u.scheme()) => {
+            Failure::new(Reason::CorsDisabledScheme, u.scheme())
+        }
+        _ => f,
+    }
+}
+
+/// Header values as they arrive: an HTTP parser strips leading and trailing whitespace (spaces
+/// and tabs) from every field value, so a scenario's `" true"` is `"true"` to the browser
+/// (observed with Chromium 156: `Access-Control-Allow-Credentials:  true2` is reported as
+/// `'true2'`, an all-space `Access-Control-Allow-Origin` as the invalid value `''`).
+fn on_the_wire(s: &Scenario) -> std::borrow::Cow<'_, Scenario> {
+    let padded = |r: &ScenarioResponse| {
+        r.headers
+            .iter()
+            .any(|h| h.1.starts_with([' ', '\t']) || h.1.ends_with([' ', '\t']))
+    };
+    let any = s.preflight_response.iter().flatten().any(padded)
+        || s.redirects.iter().flatten().any(padded)
+        || padded(&s.response);
+    if !any {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let trim = |r: &mut ScenarioResponse| {
+        for h in &mut r.headers {
+            let v = h.1.trim_matches([' ', '\t']);
+            if v.len() != h.1.len() {
+                h.1 = v.to_string();
+            }
+        }
+    };
+    let mut s = s.clone();
+    if let Some(Some(p)) = s.preflight_response.as_mut() {
+        trim(p);
+    }
+    for r in s.redirects.iter_mut().flatten() {
+        trim(r);
+    }
+    trim(&mut s.response);
+    std::borrow::Cow::Owned(s)
 }
 
 fn describe_prepared(ev: &mut Evaluation, written: &str, p: &PreparedRequest) {

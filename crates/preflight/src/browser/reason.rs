@@ -227,7 +227,7 @@ impl Failure {
             // Chromium 156 prints the location empty (C19).
             RedirectContainsCredentials => "Redirect location '' contains a username and password, which is disallowed for cross-origin requests.".to_string(),
             DisallowedByMode => "Cross origin requests are not allowed by request mode.".to_string(),
-            CorsDisabledScheme => "Cross origin requests are only supported for protocol schemes: chrome, chrome-extension, chrome-untrusted, data, http, https, isolated-app.".to_string(),
+            CorsDisabledScheme => "Cross origin requests are only supported for protocol schemes: chrome, chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, http, https, isolated-app.".to_string(),
             PreflightMissingAllowPrivateNetwork => format!(
                 "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `{v}` address space."
             ),
@@ -261,6 +261,11 @@ impl Failure {
         method: &str,
     ) -> String {
         use Reason::*;
+        if self.reason == DisallowedByMode {
+            // fetch() rejects this in the renderer (Blink's FetchManager), with its own text
+            // (observed with Chromium 156; no CDP corsError).
+            return format!("Fetch API cannot load {url}. Request mode is \"same-origin\" but the URL's origin is not same as the request origin {origin}.");
+        }
         match self.reason_text() {
             Some(text) => {
                 let redirected = if url != initial_url {
