@@ -1,0 +1,104 @@
+//! Heap allocations per request, counted with a global allocator: Preflight's tower layer beside
+//! tower-http's, for every benchmark scenario and size. The counts are printed (run with
+//! `--nocapture` to see the table, recorded in BENCHMARKS.md) and Preflight's are asserted:
+//!
+//! - the core (`Policy::evaluate` + `Decision::apply` on a pre-sized map): 0, always;
+//! - the layer on actual requests: 0 beyond the inner service's own;
+//! - the layer on preflights: exactly what allocating the response's header map costs (a
+//!   preflight response has to exist somewhere), whatever the input.
+//!
+//! Each layer serves one warm-up request first (arc-swap registers the thread once).
+#![allow(unsafe_code)] // the counting allocator only
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use preflight_bench::{call, inner, preflight_policy, tower_http_layer, Scenario, Size};
+use tower::Layer;
+
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn count<R>(f: impl FnOnce() -> R) -> usize {
+    let before = COUNT.with(Cell::get);
+    let r = f();
+    let n = COUNT.with(Cell::get) - before;
+    drop(r);
+    n
+}
+
+#[test]
+fn allocations_per_request() {
+    let mut inner_svc = inner();
+    let baseline_actual = count(|| call(&mut inner_svc, Scenario::ActualAllowed.request()).headers().len())
+        - count(|| Scenario::ActualAllowed.request().headers().len());
+    let header_map = count(|| {
+        let mut m = http::HeaderMap::new();
+        m.reserve(8);
+        m
+    });
+    println!("inner service alone: {baseline_actual} allocation(s) per request");
+    println!("a header map for a preflight response: {header_map} allocation(s)");
+    println!("{:<26} {:<20} {:>10} {:>11} {:>10}", "size", "scenario", "core", "preflight", "tower-http");
+    let mut failures = Vec::new();
+    for size in [Size::One, Size::Ten, Size::Many] {
+        let policy = preflight_policy(size);
+        let mut ours = preflight_tower::CorsLayer::new(preflight_policy(size)).layer(inner());
+        let mut theirs = tower_http_layer(size).layer(inner());
+        call(&mut ours, Scenario::ActualAllowed.request());
+        call(&mut theirs, Scenario::ActualAllowed.request());
+        for s in Scenario::ALL {
+            let req = s.request();
+            let mut map = http::HeaderMap::with_capacity(16);
+            let core = count(|| {
+                let d = policy.evaluate(req.method(), req.uri().path(), req.headers());
+                d.apply(&mut map);
+                d
+            });
+            // Each request is built outside the counted region.
+            let r1 = s.request();
+            let ours_n = count(|| call(&mut ours, r1));
+            let r2 = s.request();
+            let theirs_n = count(|| call(&mut theirs, r2));
+            let preflight = s.request().method() == http::Method::OPTIONS;
+            let ours_added = ours_n as isize - if preflight { 0 } else { baseline_actual as isize };
+            let theirs_added = theirs_n as isize - if preflight { 0 } else { baseline_actual as isize };
+            println!(
+                "{:<26} {:<20} {:>10} {:>11} {:>10}",
+                size.label(),
+                s.label(),
+                core,
+                ours_added,
+                theirs_added
+            );
+            if core != 0 {
+                failures.push(format!("{} {}: core allocated {core}", size.label(), s.label()));
+            }
+            let allowed = if preflight { header_map as isize } else { 0 };
+            if ours_added > allowed {
+                failures.push(format!("{} {}: layer added {ours_added} > {allowed}", size.label(), s.label()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
