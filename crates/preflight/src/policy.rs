@@ -183,29 +183,40 @@ enum OriginRule {
     List(OriginSet),
 }
 
+/// Hash tables on the request path use foldhash (a fast, randomly seeded hash): the keys are
+/// short origins and header names, where SipHash's cost dominates a lookup.
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// (scheme, ports) of a `*.suffix` pattern.
 type SchemePort = (Box<[u8]>, PortSpec);
 
 #[derive(Debug, Clone, Default)]
 struct OriginSet {
-    exact: HashSet<Box<[u8]>>,
+    exact: FastSet<Box<[u8]>>,
     /// host → schemes allowed on any port.
-    any_port: HashMap<Box<[u8]>, Vec<Box<[u8]>>>,
+    any_port: FastMap<Box<[u8]>, Vec<Box<[u8]>>>,
     /// suffix → (scheme, port) for `*.suffix`.
-    subdomains: HashMap<Box<[u8]>, Vec<SchemePort>>,
+    subdomains: FastMap<Box<[u8]>, Vec<SchemePort>>,
 }
 
 impl OriginSet {
-    fn contains(&self, origin: &[u8]) -> bool {
+    /// `Ok(true)` allowed, `Ok(false)` a well-formed origin that is not allowed, `Err(())` not
+    /// an origin as browsers send it.
+    fn lookup(&self, origin: &[u8]) -> Result<bool, ()> {
         if self.exact.contains(origin) {
-            return true;
+            return Ok(true);
         }
+        let Some(raw) = RawOrigin::parse(origin) else {
+            return Err(());
+        };
+        Ok(self.matches_pattern(raw))
+    }
+
+    fn matches_pattern(&self, raw: RawOrigin<'_>) -> bool {
         if self.any_port.is_empty() && self.subdomains.is_empty() {
             return false;
         }
-        let Some(raw) = RawOrigin::parse(origin) else {
-            return false;
-        };
         if let Some(schemes) = self.any_port.get(raw.host) {
             if schemes.iter().any(|s| **s == *raw.scheme) {
                 return true;
@@ -245,7 +256,7 @@ struct Compiled {
     methods: Vec<Box<[u8]>>,
     any_header: bool,
     /// Lowercase names.
-    headers: HashSet<Box<[u8]>>,
+    headers: FastSet<Box<[u8]>>,
     private_network: bool,
     preflight_status: StatusCode,
     acao_any: HeaderValue,
@@ -392,15 +403,11 @@ impl Compiled {
                     Err(Reason::InvalidOrigin)
                 }
             }
-            OriginRule::List(set) => {
-                if set.contains(bytes) {
-                    Ok(origin.clone())
-                } else if RawOrigin::parse(bytes).is_none() {
-                    Err(Reason::InvalidOrigin)
-                } else {
-                    Err(Reason::OriginNotAllowed)
-                }
-            }
+            OriginRule::List(set) => match set.lookup(bytes) {
+                Ok(true) => Ok(origin.clone()),
+                Ok(false) => Err(Reason::OriginNotAllowed),
+                Err(()) => Err(Reason::InvalidOrigin),
+            },
         }
     }
 
