@@ -322,8 +322,11 @@ function syncPreflightFields() {
 
 // ---------------------------------------------------------------- state, link, import/export
 
+// Pretty JSON with each header pair on one line.
 function scenarioText(s) {
-  return JSON.stringify(s, null, 2);
+  const str = '"(?:[^"\\\\]|\\\\.)*"';
+  const pair = new RegExp(`\\[\\s+(${str}),\\s+(${str})\\s+\\]`, "g");
+  return JSON.stringify(s, null, 2).replace(pair, "[$1, $2]");
 }
 
 function changed() {
@@ -383,7 +386,7 @@ function renderModelError(msg) {
 }
 
 function renderModel(p) {
-  $("m-reason").textContent = p.outcome === "ok" ? "none: the response reaches script" : (p.reason_code || p.reason || "—");
+  $("m-reason").replaceChildren(p.outcome === "ok" ? "none: the response reaches script" : el("code", { text: p.reason_code || p.reason || "—" }));
   $("m-message").textContent = p.message || "—";
   $("m-fix").textContent = p.fix || "—";
   $("m-steps").replaceChildren(...(p.steps || []).map((st) => el("li", { class: st.passed ? "pass" : "fail" },
@@ -395,7 +398,7 @@ function renderModel(p) {
 const fmtList = (l) => (l && l.length ? l.join(", ") : "(none)");
 const fmtAcr = (m) => {
   if (!m) return "—";
-  const parts = Object.entries(m).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace("access-control-request-", "ACR-")}: ${v}`);
+  const parts = Object.entries(m).filter(([, v]) => v !== null).sort((a, b) => (a[0] < b[0] ? 1 : -1)).map(([k, v]) => `${k.replace("access-control-request-", "ACR-")}: ${v}`);
   return parts.length ? parts.join("; ") : "(none)";
 };
 const acrNorm = (m) => JSON.stringify(Object.entries(m || {}).filter(([, v]) => v !== null).sort());
@@ -537,6 +540,9 @@ async function fetchHere(url, init, body) {
 }
 
 async function runScenario() {
+  // A pending or in-flight live prediction must not overwrite this run's results.
+  clearTimeout(predictTimer);
+  predictSeq++;
   const s = buildScenario();
   $("run").disabled = true;
   $("mismatch-actions").hidden = true;
@@ -595,6 +601,7 @@ async function start() {
 
   $("preset").addEventListener("change", () => {
     const p = presets[Number($("preset").value)];
+    $("json-status").textContent = "";
     if ($("preset").value !== "" && p) loadScenario(p, p.note);
   });
   $("form").addEventListener("input", () => { $("preset").value = ""; changed(); });

@@ -212,14 +212,18 @@ mod tests {
 
     #[tokio::test]
     async fn reads_a_request_with_body() {
-        let raw = b"\r\nPOST /api/x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX-A:  b \r\n\r\nabcGET";
+        let raw =
+            b"\r\nPOST /api/x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX-A:  b \r\n\r\nabcGET";
         let mut rd = tokio::io::BufReader::new(&raw[..]);
         let r = read_request(&mut rd).await.unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(r.path(), "/api/x");
         assert_eq!(r.header("x-a"), Some("b"));
         assert_eq!(r.body, b"abc");
-        assert!(matches!(read_request(&mut rd).await, Err(ReadError::Bad(_))));
+        assert!(matches!(
+            read_request(&mut rd).await,
+            Err(ReadError::Bad(_))
+        ));
     }
 
     #[tokio::test]
@@ -231,7 +235,10 @@ mod tests {
             b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
         ] {
             let mut rd = tokio::io::BufReader::new(raw);
-            assert!(matches!(read_request(&mut rd).await, Err(ReadError::Bad(_))));
+            assert!(matches!(
+                read_request(&mut rd).await,
+                Err(ReadError::Bad(_))
+            ));
         }
         let long = vec![b'a'; 70_000];
         let mut rd = tokio::io::BufReader::new(&long[..]);

@@ -143,9 +143,9 @@ pub async fn run(opts: Options) -> io::Result<Running> {
     let api_port = match (opts.api_port, opts.port) {
         (Some(p), _) => p,
         (None, 0) => 0,
-        (None, p) => p.checked_add(1).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no port above 65535")
-        })?,
+        (None, p) => p
+            .checked_add(1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no port above 65535"))?,
     };
     let api = TcpListener::bind((Ipv4Addr::LOCALHOST, api_port)).await?;
     let api_port = api.local_addr()?.port();
@@ -272,7 +272,9 @@ fn route(sh: &Shared, side: Side, req: &http::Request) -> Reply {
             let run = &p["/api/log/".len()..];
             let runs = sh.runs.lock().unwrap_or_else(|e| e.into_inner());
             match runs.1.get(run) {
-                Some(st) => Reply::Keep(http::json(200, &json!({ "run": run, "requests": st.log }))),
+                Some(st) => {
+                    Reply::Keep(http::json(200, &json!({ "run": run, "requests": st.log })))
+                }
                 None => Reply::Keep(http::error(404, "no such run")),
             }
         }
@@ -325,7 +327,10 @@ fn guard(sh: &Shared, req: &http::Request) -> Result<(), String> {
         format!("127.0.0.1:{}", sh.page_port),
         format!("localhost:{}", sh.page_port),
     ];
-    if !req.header("host").is_some_and(|h| hosts.iter().any(|x| x == h)) {
+    if !req
+        .header("host")
+        .is_some_and(|h| hosts.iter().any(|x| x == h))
+    {
         return Err("wrong Host".into());
     }
     if let Some(o) = req.header("origin") {
@@ -446,7 +451,11 @@ fn register(sh: &Shared, mut s: Scenario, behavior: Behavior) -> Result<Value, S
         }
     }
     let served = RunState {
-        preflight: s.preflight_response.clone().flatten().map(|p| to_answer(&p)),
+        preflight: s
+            .preflight_response
+            .clone()
+            .flatten()
+            .map(|p| to_answer(&p)),
         hops: s
             .redirects
             .iter()
@@ -477,9 +486,13 @@ fn scenario_answer(sh: &Shared, side: Side, req: &http::Request, rest: &str) -> 
     let hop: Option<usize> = it.next().and_then(|h| h.parse().ok());
     let mut runs = sh.runs.lock().unwrap_or_else(|e| e.into_inner());
     let (Some(st), Some(hop)) = (runs.1.get_mut(run), hop) else {
-        return Reply::Close(http::error(404, "no such run (runs are kept in memory; is this an old link?)"));
+        return Reply::Close(http::error(
+            404,
+            "no such run (runs are kept in memory; is this an old link?)",
+        ));
     };
-    let preflight = req.method == "OPTIONS" && req.header("access-control-request-method").is_some();
+    let preflight =
+        req.method == "OPTIONS" && req.header("access-control-request-method").is_some();
     let host = req.header("host").unwrap_or("");
     let to = match side {
         Side::Page => "page",
@@ -556,18 +569,34 @@ mod tests {
         let run_id = body["run"].as_str().unwrap().to_string();
         let url = body["scenario"]["request"]["url"].as_str().unwrap();
         assert!(url.ends_with(&format!("/r/{run_id}/0/x?q=1")), "{url}");
-        let loc = body["scenario"]["redirects"][0]["headers"][0][1].as_str().unwrap();
+        let loc = body["scenario"]["redirects"][0]["headers"][0][1]
+            .as_str()
+            .unwrap();
         assert_eq!(loc, format!("{}/r/{run_id}/1/y", r.alt_origin));
         assert_eq!(body["prediction"]["outcome"], "ok");
         // The API origin answers byte-exactly.
         let api = r.alt_origin.trim_start_matches("http://").to_string();
-        let out = send(format!("GET /r/{run_id}/1/y HTTP/1.1\r\nHost: localhost\r\n\r\n"), api.clone()).await;
-        assert_eq!(out, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nX-A: 1\r\nX-A: 2\r\n\r\n");
+        let out = send(
+            format!("GET /r/{run_id}/1/y HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+            api.clone(),
+        )
+        .await;
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nX-A: 1\r\nX-A: 2\r\n\r\n"
+        );
         // No preflight answer: the connection is dropped.
         let out = send(format!("OPTIONS /r/{run_id}/0/x HTTP/1.1\r\nHost: localhost\r\nAccess-Control-Request-Method: PUT\r\n\r\n"), api.clone()).await;
         assert_eq!(out, "");
-        let out = send(format!("GET /api/log/{run_id} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"), host.clone()).await;
-        assert!(out.contains("\"preflight\":true") && out.contains("\"to\":\"api\""), "{out}");
+        let out = send(
+            format!("GET /api/log/{run_id} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            host.clone(),
+        )
+        .await;
+        assert!(
+            out.contains("\"preflight\":true") && out.contains("\"to\":\"api\""),
+            "{out}"
+        );
         // Header injection and foreign targets are refused.
         let mut bad = s.clone();
         bad["response"]["headers"][0][1] = json!("*\r\nSet-Cookie: x=1");
@@ -578,7 +607,10 @@ mod tests {
         let out = send(post("/api/run", &bad.to_string()), host.clone()).await;
         assert!(out.starts_with("HTTP/1.1 400"), "{out}");
         // Cross-site posts are refused.
-        let raw = post("/api/run", &s.to_string()).replace("Content-Type: application/json\r\n", "Origin: https://evil.test\r\nContent-Type: application/json\r\n");
+        let raw = post("/api/run", &s.to_string()).replace(
+            "Content-Type: application/json\r\n",
+            "Origin: https://evil.test\r\nContent-Type: application/json\r\n",
+        );
         let out = send(raw, host.clone()).await;
         assert!(out.starts_with("HTTP/1.1 403"), "{out}");
         r.shutdown().await;

@@ -149,7 +149,9 @@ fn decode_base64(s: &str) -> Vec<u8> {
 fn playground_in_chromium() {
     let Some(chromium) = chromium() else {
         if std::env::var_os("CI").is_some() {
-            panic!("Chromium is missing (set CHROMIUM or run scripts/install-browser) and CI is set");
+            panic!(
+                "Chromium is missing (set CHROMIUM or run scripts/install-browser) and CI is set"
+            );
         }
         println!("skipped: Chromium not found (set CHROMIUM or run scripts/install-browser)");
         return;
@@ -161,13 +163,20 @@ fn playground_in_chromium() {
         .build()
         .expect("runtime");
     let running = rt
-        .block_on(preflight_playground::run(preflight_playground::Options::default()))
+        .block_on(preflight_playground::run(
+            preflight_playground::Options::default(),
+        ))
         .expect("start the playground");
     let url = running.url();
 
     let mut b = Browser::launch(&chromium, "MAP nothing.invalid 127.0.0.1").expect("launch");
     let target = b
-        .call(None, "Target.createTarget", json!({"url": "about:blank"}), T)
+        .call(
+            None,
+            "Target.createTarget",
+            json!({"url": "about:blank"}),
+            T,
+        )
         .expect("createTarget");
     let att = b
         .call(
@@ -187,7 +196,9 @@ fn playground_in_chromium() {
     p.navigate(&url);
 
     // Every preset: pick it in the menu, press Run, the prediction must match.
-    let titles = p.eval("[...document.querySelectorAll('#preset option')].slice(1).map((o) => o.textContent)");
+    let titles = p.eval(
+        "[...document.querySelectorAll('#preset option')].slice(1).map((o) => o.textContent)",
+    );
     let titles: Vec<String> = titles
         .as_array()
         .expect("preset titles")
@@ -202,7 +213,11 @@ fn playground_in_chromium() {
         ));
         let r = p.run();
         let outcome = r["rows"][2][2].as_str().unwrap_or("").to_string();
-        println!("preset {i:2} {:<50} {:<9} browser: {outcome}", title, r["state"].as_str().unwrap_or(""));
+        println!(
+            "preset {i:2} {:<50} {:<9} browser: {outcome}",
+            title,
+            r["state"].as_str().unwrap_or("")
+        );
         if r["state"] != "match" {
             failures.push(format!("{title}: {r:#}"));
         }
@@ -211,7 +226,11 @@ fn playground_in_chromium() {
             let again = p.run();
             println!(
                 "   second run: {}",
-                if again["log"].as_str().unwrap_or("").contains("carried a Cookie") {
+                if again["log"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("carried a Cookie")
+                {
                     "the request carried the cookie"
                 } else {
                     "no cookie sent (third-party cookie rules)"
@@ -241,8 +260,17 @@ fn playground_in_chromium() {
     let r = p.run();
     assert_eq!(r["state"], "match", "{r:#}");
     assert_eq!(r["rows"][0][2], "yes", "a preflight was sent: {r:#}");
-    assert!(r["rows"][2][2].as_str().unwrap_or("").starts_with("ok"), "{r:#}");
-    assert!(r["log"].as_str().unwrap_or("").contains("access-control-request-headers: x-trace"), "{r:#}");
+    assert!(
+        r["rows"][2][2].as_str().unwrap_or("").starts_with("ok"),
+        "{r:#}"
+    );
+    assert!(
+        r["log"]
+            .as_str()
+            .unwrap_or("")
+            .contains("access-control-request-headers: x-trace"),
+        "{r:#}"
+    );
 
     // The link holds the state: reload it and the form comes back the same.
     let href = p.eval("location.href");
@@ -263,11 +291,20 @@ fn playground_in_chromium() {
         serde_json::to_string(seed).expect("json")
     ));
     p.click("#apply-json");
-    assert_eq!(p.eval("document.getElementById('req-method').value"), "DELETE");
+    assert_eq!(
+        p.eval("document.getElementById('req-method').value"),
+        "DELETE"
+    );
     assert_eq!(p.eval("document.getElementById('pf-status').value"), "500");
     let r = p.run();
     assert_eq!(r["state"], "match", "{r:#}");
-    assert!(r["reason"].as_str().unwrap_or("").contains("preflight_invalid_status"), "{r:#}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("preflight_invalid_status"),
+        "{r:#}"
+    );
 
     // Screenshots of a failing preset, with its explanation, wide and narrow.
     let idx = titles
@@ -287,5 +324,9 @@ fn playground_in_chromium() {
     p.b.close();
     rt.block_on(running.shutdown());
     println!("browser test took {:.1} s", t0.elapsed().as_secs_f64());
-    assert!(failures.is_empty(), "prediction and browser differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "prediction and browser differ:\n{}",
+        failures.join("\n")
+    );
 }
