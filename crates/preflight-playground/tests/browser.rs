@@ -3,7 +3,7 @@
 //! browser on every preset. Saves `target/playground-screenshot.png` (and a narrow-window
 //! one) for a person to look at.
 //!
-//! Without Chromium (`$CHROMIUM`, else `/usr/bin/chromium`) the test is skipped with a printed
+//! Without Chromium (`$CHROMIUM`, else `chromium` on the `PATH`, else `/usr/bin/chromium`) the test is skipped with a printed
 //! reason, or fails when the `CI` environment variable is set.
 
 use std::path::PathBuf;
@@ -14,9 +14,18 @@ use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(30);
 
+/// `$CHROMIUM`, else `chromium` (or `chromium-browser`) on the `PATH`, else
+/// `/usr/bin/chromium`.
 fn chromium() -> Option<String> {
-    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    std::path::Path::new(&path).exists().then_some(path)
+    if let Ok(path) = std::env::var("CHROMIUM") {
+        return std::path::Path::new(&path).exists().then_some(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
+        .chain([PathBuf::from("/usr/bin/chromium")])
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 fn target_dir() -> PathBuf {
