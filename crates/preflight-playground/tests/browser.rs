@@ -330,6 +330,36 @@ fn playground_in_chromium() {
     p.screenshot(1280, &dir.join("playground-screenshot.png"));
     p.screenshot(420, &dir.join("playground-screenshot-narrow.png"));
 
+    // A disagreement is loud: simulate a browser that rejects what the model lets through.
+    let idx = titles
+        .iter()
+        .position(|t| t.starts_with("ACEH exposes"))
+        .expect("preset");
+    p.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    p.eval(&format!(
+        "(() => {{ window.fetchHere = async () => ({{ ok: false, error: 'TypeError: simulated' }}); const s = document.getElementById('preset'); s.value = '{idx}'; s.dispatchEvent(new Event('change')); }})()"
+    ));
+    let r = p.run();
+    assert_eq!(r["state"], "mismatch", "{r:#}");
+    assert!(
+        r["text"].as_str().unwrap_or("").contains("MISMATCH"),
+        "{r:#}"
+    );
+    assert_eq!(
+        p.eval("document.getElementById('mismatch-actions').hidden"),
+        json!(false)
+    );
+    p.eval("scrollTo(0, 0)");
+    let shot = p.call("Page.captureScreenshot", json!({"format": "png"}));
+    std::fs::write(
+        dir.join("playground-screenshot-mismatch.png"),
+        decode_base64(shot["data"].as_str().expect("data")),
+    )
+    .expect("write screenshot");
+
     p.b.close();
     rt.block_on(running.shutdown());
     println!("browser test took {:.1} s", t0.elapsed().as_secs_f64());
