@@ -19,6 +19,7 @@ mod export_cmd;
 mod har;
 mod output;
 mod paste;
+mod playground_cmd;
 mod policy_cmd;
 mod serve_cmd;
 
@@ -43,6 +44,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Act as a browser against a live server: preflight, request, redirects, verdict.
     Check(check_cmd::CheckArgs),
+    /// Try CORS scenarios in your own browser, the model's prediction beside the real result.
+    Playground(playground_cmd::PlaygroundArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Playground(args) => playground_cmd::run(args),
     };
     match result {
         Ok(code) => code,

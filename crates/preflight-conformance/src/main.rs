@@ -11,7 +11,6 @@
 //! Chromium version and the throughput, and ends with `N passed, M failed`. Exit status: 0 when
 //! all agree, 1 on any disagreement, 2 on a usage or setup error.
 
-mod cdp;
 mod compare;
 mod generate;
 mod rewrite;
@@ -23,6 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use preflight::browser::Scenario;
+use preflight_conformance::cdp;
 use serde_json::{json, Value};
 
 const USAGE: &str = "usage: preflight-conformance [--scenarios FILE.jsonl]... [--generate N --seed S[,S...]] [--systematic] [--ci] [--skips FILE] [--chromium PATH] [--conc N] [--emit FILE] [--all]";
