@@ -5,7 +5,7 @@
 //!
 //! Exit codes (all commands): 0 success / allowed, 1 the answer is "no" (invalid policy, denied
 //! or blocked request), 2 usage or input error, 3 network error (`check`: unreachable, TLS
-//! failure, timeout).
+//! failure, timeout; `scan`: any URL unreachable).
 
 use std::process::ExitCode;
 
@@ -20,6 +20,7 @@ mod har;
 mod output;
 mod paste;
 mod policy_cmd;
+mod scan_cmd;
 mod serve_cmd;
 
 /// CORS done exactly: check policies, explain browser behaviour, run a gateway.
@@ -43,6 +44,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Act as a browser against a live server: preflight, request, redirects, verdict.
     Check(check_cmd::CheckArgs),
+    /// Audit live URLs for CORS misconfigurations (exit 1: findings at or above --fail-on).
+    Scan(scan_cmd::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Scan(args) => scan_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -369,7 +369,8 @@ pub struct ScanOptions {
     /// Probe the common siblings (`www.`, `app.`, the bare site) to discover trusted origins.
     pub siblings: bool,
     /// Extra request headers sent with every probe (`-H`, `Cookie`), before the CORS ones.
-    /// An `Origin` or `Access-Control-Request-*` header here is ignored.
+    /// An `Origin` or `Access-Control-Request-*` header here is ignored; `Cookie` and
+    /// `Authorization` are left off preflights, as browsers never send credentials there.
     pub extra_headers: Vec<(String, String)>,
 }
 
@@ -562,7 +563,10 @@ impl Plan {
             .iter()
             .filter(|(n, _)| {
                 let n = n.to_ascii_lowercase();
-                n != "origin" && !n.starts_with("access-control-request-")
+                let credential = n == "cookie" || n == "authorization";
+                n != "origin"
+                    && !n.starts_with("access-control-request-")
+                    && !(method == "OPTIONS" && credential)
             })
             .cloned()
             .collect();
