@@ -86,7 +86,7 @@
 //! `*`, anchored subdomains, reflection without credentials, `ACAC: false`, a fixed partner
 //! ACAO, `preflight_tower::CorsLayer`): detection 15/15, class and severity accuracy 15/15,
 //! false positives 0 (no finding ≥ low on any correct path; the two reflection paths without
-//! credentials get their single expected `info` note), at most 45 requests per URL.
+//! credentials get their single expected `info` note), at most 52 requests per URL (23 to 52).
 
 use std::fmt;
 use std::str::FromStr;
