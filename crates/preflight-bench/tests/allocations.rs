@@ -50,8 +50,11 @@ fn count<R>(f: impl FnOnce() -> R) -> usize {
 #[test]
 fn allocations_per_request() {
     let mut inner_svc = inner();
-    let baseline_actual = count(|| call(&mut inner_svc, Scenario::ActualAllowed.request()).headers().len())
-        - count(|| Scenario::ActualAllowed.request().headers().len());
+    let baseline_actual = count(|| {
+        call(&mut inner_svc, Scenario::ActualAllowed.request())
+            .headers()
+            .len()
+    }) - count(|| Scenario::ActualAllowed.request().headers().len());
     let header_map = count(|| {
         let mut m = http::HeaderMap::new();
         m.reserve(8);
@@ -59,7 +62,10 @@ fn allocations_per_request() {
     });
     println!("inner service alone: {baseline_actual} allocation(s) per request");
     println!("a header map for a preflight response: {header_map} allocation(s)");
-    println!("{:<26} {:<20} {:>10} {:>11} {:>10}", "size", "scenario", "core", "preflight", "tower-http");
+    println!(
+        "{:<26} {:<20} {:>10} {:>11} {:>10}",
+        "size", "scenario", "core", "preflight", "tower-http"
+    );
     let mut failures = Vec::new();
     for size in [Size::One, Size::Ten, Size::Many] {
         let policy = preflight_policy(size);
@@ -81,8 +87,18 @@ fn allocations_per_request() {
             let r2 = s.request();
             let theirs_n = count(|| call(&mut theirs, r2));
             let preflight = s.request().method() == http::Method::OPTIONS;
-            let ours_added = ours_n as isize - if preflight { 0 } else { baseline_actual as isize };
-            let theirs_added = theirs_n as isize - if preflight { 0 } else { baseline_actual as isize };
+            let ours_added = ours_n as isize
+                - if preflight {
+                    0
+                } else {
+                    baseline_actual as isize
+                };
+            let theirs_added = theirs_n as isize
+                - if preflight {
+                    0
+                } else {
+                    baseline_actual as isize
+                };
             println!(
                 "{:<26} {:<20} {:>10} {:>11} {:>10}",
                 size.label(),
@@ -92,11 +108,19 @@ fn allocations_per_request() {
                 theirs_added
             );
             if core != 0 {
-                failures.push(format!("{} {}: core allocated {core}", size.label(), s.label()));
+                failures.push(format!(
+                    "{} {}: core allocated {core}",
+                    size.label(),
+                    s.label()
+                ));
             }
             let allowed = if preflight { header_map as isize } else { 0 };
             if ours_added > allowed {
-                failures.push(format!("{} {}: layer added {ours_added} > {allowed}", size.label(), s.label()));
+                failures.push(format!(
+                    "{} {}: layer added {ours_added} > {allowed}",
+                    size.label(),
+                    s.label()
+                ));
             }
         }
     }

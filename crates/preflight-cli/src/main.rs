@@ -5,7 +5,7 @@
 //!
 //! Exit codes (all commands): 0 success / allowed, 1 the answer is "no" (invalid policy, denied
 //! or blocked request), 2 usage or input error, 3 network error (`check`: unreachable, TLS
-//! failure, timeout).
+//! failure, timeout; `scan`: any URL unreachable).
 
 use std::process::ExitCode;
 
@@ -21,6 +21,7 @@ mod output;
 mod paste;
 mod playground_cmd;
 mod policy_cmd;
+mod scan_cmd;
 mod serve_cmd;
 
 /// CORS done exactly: check policies, explain browser behaviour, run a gateway.
@@ -46,6 +47,8 @@ enum Command {
     Check(check_cmd::CheckArgs),
     /// Try CORS scenarios in your own browser, the model's prediction beside the real result.
     Playground(playground_cmd::PlaygroundArgs),
+    /// Audit live URLs for CORS misconfigurations (exit 1: findings at or above --fail-on).
+    Scan(scan_cmd::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
         Command::Playground(args) => playground_cmd::run(args),
+        Command::Scan(args) => scan_cmd::run(args),
     };
     match result {
         Ok(code) => code,

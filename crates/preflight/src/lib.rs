@@ -40,6 +40,7 @@ mod headers;
 pub mod origin;
 pub mod pattern;
 pub mod policy;
+pub mod scan;
 
 pub use browser::Behavior;
 pub use config::{Config, ConfigErrors, Diagnostic, RouteConfig, Severity};
