@@ -41,9 +41,17 @@ fn browser(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group("browser");
     for sc in &scenarios {
-        g.bench_function(&sc.id, |b| {
+        g.bench_function(format!("explain/{}", sc.id), |b| {
             b.iter(|| {
                 black_box(preflight::browser::evaluate(
+                    sc,
+                    preflight::browser::Behavior::Chromium,
+                ))
+            })
+        });
+        g.bench_function(format!("verdict/{}", sc.id), |b| {
+            b.iter(|| {
+                black_box(preflight::browser::evaluate_verdict(
                     sc,
                     preflight::browser::Behavior::Chromium,
                 ))
