@@ -13,7 +13,7 @@ use preflight::browser::{
 };
 use serde_json::Value;
 
-use crate::explain::{origin_of, script_headers, Item};
+use crate::{origin_of, script_headers, Item};
 
 struct Entry {
     index: usize,
@@ -53,7 +53,7 @@ fn get<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Parses a HAR and returns one scenario per cross-origin request.
-pub(crate) fn scenarios_from_har(text: &str) -> Result<Vec<Item>> {
+pub fn scenarios_from_har(text: &str) -> Result<Vec<Item>> {
     let root: Value = serde_json::from_str(text)
         .map_err(|e| anyhow!("not JSON: line {}, column {}: {e}", e.line(), e.column()))?;
     let log = root

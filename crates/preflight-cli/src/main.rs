@@ -16,9 +16,7 @@ mod check_drift;
 mod check_live;
 mod explain;
 mod export_cmd;
-mod har;
 mod output;
-mod paste;
 mod policy_cmd;
 mod serve_cmd;
 

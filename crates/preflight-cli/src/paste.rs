@@ -8,7 +8,7 @@ use preflight::browser::{
     CredentialsMode, RequestMode, Scenario, ScenarioRequest, ScenarioResponse,
 };
 
-use crate::explain::{script_headers, Item};
+use crate::{script_headers, Item};
 
 #[derive(Default)]
 struct Head {
@@ -156,7 +156,7 @@ fn url_of(x: &Exchange) -> Result<String> {
 }
 
 /// Parses pasted heads into one scenario.
-pub(crate) fn scenarios_from_paste(text: &str, origin: Option<&str>) -> Result<Vec<Item>> {
+pub fn scenarios_from_paste(text: &str, origin: Option<&str>) -> Result<Vec<Item>> {
     let heads = split_heads(text)?;
     if heads.is_empty() {
         bail!("nothing pasted: expected a request head and a response head");
