@@ -37,7 +37,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use preflight::browser::{evaluate, Behavior, Evaluation, Outcome, Scenario};
-use preflight_cli::Item;
+use preflight_capture::Item;
 
 /// Arguments of `preflight explain`.
 #[derive(clap::Args, Debug, Clone)]
@@ -116,10 +116,10 @@ fn load(args: &ExplainArgs) -> Result<Vec<Item>> {
             .collect())
     } else if let Some(path) = &args.har {
         let text = read_input(path)?;
-        preflight_cli::har::scenarios_from_har(&text).with_context(|| format!("in HAR {path}"))
+        preflight_capture::har::scenarios_from_har(&text).with_context(|| format!("in HAR {path}"))
     } else {
         let text = read_input("-")?;
-        preflight_cli::paste::scenarios_from_paste(&text, args.origin.as_deref())
+        preflight_capture::paste::scenarios_from_paste(&text, args.origin.as_deref())
             .context("in the pasted HTTP messages")
     }
 }
