@@ -2,7 +2,7 @@
 //! straight from the Fetch standard's CORS protocol (§3.2) and the config's documented meaning,
 //! sharing no code with the engine; plus the safety invariants and the round trips.
 //!
-//! Cases per run: `PROPTEST_CASES` (default 512 per property). `cargo test -p preflight --test
+//! Cases per run: `PROPTEST_CASES` (default 2048 per property). `cargo test -p preflight --test
 //! properties`.
 
 use http::header::{self, HeaderMap, HeaderValue};
@@ -118,15 +118,15 @@ struct Req {
 
 fn request() -> impl Strategy<Value = Req> {
     (
-        proptest::sample::select(&["GET", "POST", "OPTIONS", "OPTIONS", "PUT"][..]),
+        proptest::sample::select(&["GET", "POST", "OPTIONS", "OPTIONS", "OPTIONS", "PUT"][..]),
         prop_oneof![
             1 => Just(vec![]),
             8 => proptest::sample::select(REQUEST_ORIGINS).prop_map(|o| vec![o.to_string()]),
             1 => proptest::collection::vec(proptest::sample::select(REQUEST_ORIGINS), 2..4)
                 .prop_map(|v| v.into_iter().map(String::from).collect()),
         ],
-        proptest::option::of(proptest::sample::select(REQ_METHODS)),
-        proptest::option::of(proptest::collection::vec(
+        proptest::option::weighted(0.8, proptest::sample::select(REQ_METHODS)),
+        proptest::option::weighted(0.7, proptest::collection::vec(
             proptest::sample::select(REQ_HEADERS),
             0..4,
         )),
@@ -334,7 +334,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(512)
+        .unwrap_or(2048)
 }
 
 proptest! {
@@ -472,6 +472,196 @@ proptest! {
             let e1 = preflight::browser::evaluate_verdict(&s, b);
             let e2 = preflight::browser::evaluate_verdict(&back, b);
             prop_assert_eq!(e1, e2);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Differential: the engine's answers, fed to the browser model, do what the policy intends.
+
+use preflight::browser::{
+    evaluate, evaluate_with, Answer, CredentialsMode, Outcome, Outgoing, RequestMode,
+    ScenarioRequest, ScenarioResponse, Server,
+};
+
+/// A server answering from a policy: preflights by the policy alone, actual requests by a
+/// handler (200 with a few headers) plus the policy's headers, as the adapters do.
+struct PolicyServer<'a> {
+    policy: &'a Policy,
+    preflight: Option<ScenarioResponse>,
+    actual: Option<ScenarioResponse>,
+}
+
+impl Server for PolicyServer<'_> {
+    fn respond(&mut self, req: &Outgoing) -> Option<Answer> {
+        let mut h = HeaderMap::new();
+        for (n, v) in &req.headers {
+            h.append(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let method = Method::from_bytes(req.method.as_bytes()).unwrap();
+        let path = url::Url::parse(&req.url).unwrap().path().to_string();
+        let d = self.policy.evaluate(&method, &path, &h);
+        let mut resp = HeaderMap::new();
+        let status = if d.is_preflight() {
+            d.status().unwrap().as_u16()
+        } else {
+            for (n, v) in [("content-type", "text/plain"), ("x-r", "1"), ("x-s", "2"), ("x-other", "3")] {
+                resp.insert(n, HeaderValue::from_static(v));
+            }
+            200
+        };
+        d.apply(&mut resp);
+        let headers = resp
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        let r = ScenarioResponse { status, headers };
+        if req.preflight {
+            self.preflight = Some(r.clone());
+        } else {
+            self.actual = Some(r.clone());
+        }
+        Some(Answer {
+            response: r,
+            is_final: true,
+        })
+    }
+}
+
+const PAGE_ORIGINS: &[&str] = &[
+    "https://a.example",
+    "https://b.example",
+    "https://b.example:8443",
+    "https://x.example.com",
+    "https://x.y.example.com:9",
+    "https://example.com",
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+    "http://x.example.com",
+    "null",
+];
+const SCRIPT_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "text/plain"),
+    ("Content-Type", "application/json"),
+    ("X-A", "1"),
+    ("x-b", "2"),
+    ("Authorization", "Bearer t"),
+    ("Accept", "*/*"),
+    ("X-C", "3"),
+];
+
+fn browser_request() -> impl Strategy<Value = ScenarioRequest> {
+    (
+        proptest::sample::select(PAGE_ORIGINS),
+        proptest::sample::select(&["GET", "POST", "PUT", "put", "DELETE", "PATCH", "patch", "HEAD"][..]),
+        proptest::sample::subsequence(SCRIPT_HEADERS, 0..=3),
+        0u8..3,
+    )
+        .prop_map(|(origin, method, headers, cred)| ScenarioRequest {
+            origin: origin.to_string(),
+            url: "https://api.test/items/1".to_string(),
+            method: method.to_string(),
+            headers: headers
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            credentials: [
+                CredentialsMode::Omit,
+                CredentialsMode::SameOrigin,
+                CredentialsMode::Include,
+            ][usize::from(cred)],
+            mode: RequestMode::Cors,
+            pna: None,
+        })
+}
+
+/// What the policy intends for this browser request, from the config alone.
+fn intended(cfg: &Config, r: &ScenarioRequest) -> bool {
+    let o = r.origin.as_str();
+    let any = cfg.origins.iter().any(|e| e == "*");
+    let origin_ok = any
+        || (o == "null" && cfg.dangerously_allow_null_origin)
+        || cfg.origins.iter().any(|e| entry_matches(e, o));
+    let include = r.credentials == CredentialsMode::Include;
+    let creds_ok = !include || cfg.credentials;
+    // fetch() uppercases the six standard methods.
+    let m = if ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]
+        .contains(&r.method.to_ascii_uppercase().as_str())
+    {
+        r.method.to_ascii_uppercase()
+    } else {
+        r.method.clone()
+    };
+    let unsafe_headers: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(n, v)| {
+            let n = n.to_ascii_lowercase();
+            !(n == "accept" || (n == "content-type" && v == "text/plain"))
+        })
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    let safelisted_method = ["GET", "HEAD", "POST"].contains(&m.as_str());
+    let needs_preflight = !safelisted_method || !unsafe_headers.is_empty();
+    let method_ok = safelisted_method
+        || cfg.methods.iter().any(|x| x == "*")
+        || cfg.methods.iter().any(|x| {
+            let up = x.to_ascii_uppercase();
+            let n = if ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].contains(&up.as_str()) {
+                up
+            } else {
+                x.clone()
+            };
+            n == m
+        });
+    let star = cfg.request_headers.iter().any(|h| h == "*");
+    let headers_ok = unsafe_headers.iter().all(|h| {
+        cfg.request_headers.iter().any(|x| x.eq_ignore_ascii_case(h))
+            || (star && h != "authorization")
+    });
+    origin_ok && creds_ok && (!needs_preflight || (method_ok && headers_ok))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// For random policies and browser requests: the browser model, talking to the engine,
+    /// succeeds exactly when the policy intends it to, exposes what the policy exposes, and
+    /// the recorded exchange replayed through `evaluate(&Scenario)` gives the same verdict.
+    #[test]
+    fn browser_does_what_the_policy_intends(cfg in config(), r in browser_request()) {
+        let Ok(policy) = cfg.compile() else { return Ok(()); };
+        let want = intended(&cfg, &r);
+        for behavior in [preflight::Behavior::Spec, preflight::Behavior::Chromium] {
+            let mut server = PolicyServer { policy: &policy, preflight: None, actual: None };
+            let ev = evaluate_with(&r, behavior, &mut server);
+            prop_assert_eq!(ev.outcome == Outcome::Ok, want,
+                "{:?}: reason {:?}\nrequest {:?}\npolicy:\n{}", behavior, ev.reason, r, cfg.to_toml());
+            if ev.outcome == Outcome::Ok {
+                let include = r.credentials == CredentialsMode::Include;
+                let star = cfg.expose_headers.iter().any(|e| e == "*");
+                let exposed = |n: &str| ev.exposed_headers.iter().any(|e| e == n);
+                prop_assert!(exposed("content-type"));
+                prop_assert_eq!(exposed("x-r"), cfg.expose_headers.iter().any(|e| e == "x-r") || (star && !include));
+                prop_assert_eq!(exposed("x-other"), star && !include);
+            }
+            // Replay the recorded answers as a Scenario through `evaluate`.
+            let s = Scenario {
+                id: "differential".into(),
+                request: r.clone(),
+                preflight_response: server.preflight.clone().map(Some),
+                redirects: None,
+                response: server.actual.clone().unwrap_or(ScenarioResponse { status: 200, headers: vec![] }),
+                expect: None,
+                expect_chromium: None,
+            };
+            let replay = evaluate(&s, behavior);
+            prop_assert_eq!(replay.outcome, ev.outcome);
+            prop_assert_eq!(replay.reason, ev.reason);
+            prop_assert_eq!(&replay.exposed_headers, &ev.exposed_headers);
         }
     }
 }
