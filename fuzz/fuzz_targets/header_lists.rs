@@ -48,12 +48,16 @@ fuzz_target!(|data: &[u8]| {
         sorted.dedup();
         assert_eq!(sorted, names, "unsafe names are sorted and distinct");
     }
-    let _ = preflight::browser::exposed_headers(preflight::browser::CredentialsMode::Include, &list);
+    let _ =
+        preflight::browser::exposed_headers(preflight::browser::CredentialsMode::Include, &list);
     let _ = preflight::browser::exposed_headers(preflight::browser::CredentialsMode::Omit, &list);
 
     // Server side: ACRH lines against a policy that allows a fixed set of names.
     let mut req = parse_request(data).headers;
-    req.insert(header::ORIGIN, HeaderValue::from_static("https://a.example"));
+    req.insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://a.example"),
+    );
     req.insert(
         header::ACCESS_CONTROL_REQUEST_METHOD,
         HeaderValue::from_static("PUT"),
@@ -76,7 +80,9 @@ fuzz_target!(|data: &[u8]| {
         .flat_map(|v| v.split(|&b| b == b','))
         .map(|n| {
             let s = String::from_utf8_lossy(n);
-            s.trim_matches([' ', '\t']).to_ascii_lowercase().into_bytes()
+            s.trim_matches([' ', '\t'])
+                .to_ascii_lowercase()
+                .into_bytes()
         })
         .filter(|n| !n.is_empty())
         .collect();
@@ -87,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(d.reason(), Some(Reason::RequestHeadersTooLarge));
     }
     if d.kind() == DecisionKind::PreflightAllow {
-        assert!(naive_ok, "allowed a preflight asking for unlisted headers: {names:?}");
+        assert!(
+            naive_ok,
+            "allowed a preflight asking for unlisted headers: {names:?}"
+        );
         assert!(total <= MAX_ACRH_BYTES);
     }
 

@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     match Policy::from_toml(s) {
         Ok(p) => {
             let cfg = p.config();
-            assert!(Policy::new(cfg).is_ok(), "config of a policy does not recompile");
+            assert!(
+                Policy::new(cfg).is_ok(),
+                "config of a policy does not recompile"
+            );
             let toml = cfg.to_toml();
             let back = Config::from_toml(&toml).expect("to_toml output loads");
             assert_eq!(&back, cfg, "TOML round trip changed the config:\n{toml}");

@@ -139,7 +139,10 @@ pub fn check_decision(policy: &Policy, req: &Request, d: &Decision) {
     if let Some(a) = acao {
         assert_eq!(origins.len(), 1, "ACAO without exactly one Origin: {d:?}");
         let o = origins[0].as_bytes();
-        assert!(config_allows(&cfg, o), "ACAO for a disallowed origin {o:?}: {d:?}");
+        assert!(
+            config_allows(&cfg, o),
+            "ACAO for a disallowed origin {o:?}: {d:?}"
+        );
         if a.as_bytes() != b"*" {
             assert_eq!(a.as_bytes(), o, "ACAO is not the request's origin");
             // Reflected: the answer depends on Origin, so Vary says so.
@@ -157,7 +160,10 @@ pub fn check_decision(policy: &Policy, req: &Request, d: &Decision) {
     match d.kind() {
         DecisionKind::PreflightAllow | DecisionKind::ActualAllow => assert!(acao.is_some()),
         DecisionKind::PreflightDeny | DecisionKind::ActualDeny | DecisionKind::NotCors => {
-            assert!(acao.is_none() && acac.is_none(), "headers on a denial: {d:?}")
+            assert!(
+                acao.is_none() && acac.is_none(),
+                "headers on a denial: {d:?}"
+            )
         }
     }
     if d.kind() == DecisionKind::PreflightAllow {

@@ -2,9 +2,9 @@
 //! `preflight-gateway/tests/hostile/mod.rs` (10 s per attack, < 64 MiB peak-RSS growth, no
 //! ACAO for any hostile request, healthy afterwards).
 
+mod common;
 #[path = "../../preflight-gateway/tests/hostile/mod.rs"]
 mod hostile;
-mod common;
 
 use preflight::Policy;
 

@@ -21,7 +21,9 @@ async fn upstream(kind: &'static str) -> SocketAddr {
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = l.accept().await else { return };
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut got = Vec::new();
@@ -71,7 +73,10 @@ async fn gateway_survives_hostile_clients() {
         let mut held = adversarial::slow_loris(addr, 100);
         let start = Instant::now();
         for s in held.iter_mut().take(5) {
-            assert!(adversarial::closed_within(s, Duration::from_secs(5)), "slow-loris connection kept open");
+            assert!(
+                adversarial::closed_within(s, Duration::from_secs(5)),
+                "slow-loris connection kept open"
+            );
         }
         eprintln!("slow-loris connections closed after {:?}", start.elapsed());
         drop(held);

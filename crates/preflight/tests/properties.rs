@@ -48,7 +48,9 @@ const REQUEST_ORIGINS: &[&str] = &[
     "",
 ];
 const METHODS: &[&str] = &["PUT", "DELETE", "PATCH", "patch", "GET", "POST"];
-const REQ_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "put", "DELETE", "PATCH", "patch", "X y"];
+const REQ_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "put", "DELETE", "PATCH", "patch", "X y",
+];
 const HEADERS: &[&str] = &["content-type", "x-a", "X-B", "authorization"];
 const REQ_HEADERS: &[&str] = &[
     "content-type",
@@ -126,10 +128,10 @@ fn request() -> impl Strategy<Value = Req> {
                 .prop_map(|v| v.into_iter().map(String::from).collect()),
         ],
         proptest::option::weighted(0.8, proptest::sample::select(REQ_METHODS)),
-        proptest::option::weighted(0.7, proptest::collection::vec(
-            proptest::sample::select(REQ_HEADERS),
-            0..4,
-        )),
+        proptest::option::weighted(
+            0.7,
+            proptest::collection::vec(proptest::sample::select(REQ_HEADERS), 0..4),
+        ),
         any::<bool>(),
     )
         .prop_map(|(m, origins, acrm, acrh, pna)| Req {
@@ -281,8 +283,7 @@ fn reference(cfg: &Config, method: &str, r: &Req) -> Expected {
     let m = r.acrm.as_deref().unwrap();
     let token = |s: &str| {
         !s.is_empty()
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     };
     if !token(m) {
@@ -508,7 +509,12 @@ impl Server for PolicyServer<'_> {
         let status = if d.is_preflight() {
             d.status().unwrap().as_u16()
         } else {
-            for (n, v) in [("content-type", "text/plain"), ("x-r", "1"), ("x-s", "2"), ("x-other", "3")] {
+            for (n, v) in [
+                ("content-type", "text/plain"),
+                ("x-r", "1"),
+                ("x-s", "2"),
+                ("x-other", "3"),
+            ] {
                 resp.insert(n, HeaderValue::from_static(v));
             }
             200
@@ -556,7 +562,11 @@ const SCRIPT_HEADERS: &[(&str, &str)] = &[
 fn browser_request() -> impl Strategy<Value = ScenarioRequest> {
     (
         proptest::sample::select(PAGE_ORIGINS),
-        proptest::sample::select(&["GET", "POST", "PUT", "put", "DELETE", "PATCH", "patch", "HEAD"][..]),
+        proptest::sample::select(
+            &[
+                "GET", "POST", "PUT", "put", "DELETE", "PATCH", "patch", "HEAD",
+            ][..],
+        ),
         proptest::sample::subsequence(SCRIPT_HEADERS, 0..=3),
         0u8..3,
     )
@@ -619,7 +629,9 @@ fn intended(cfg: &Config, r: &ScenarioRequest) -> bool {
         });
     let star = cfg.request_headers.iter().any(|h| h == "*");
     let headers_ok = unsafe_headers.iter().all(|h| {
-        cfg.request_headers.iter().any(|x| x.eq_ignore_ascii_case(h))
+        cfg.request_headers
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(h))
             || (star && h != "authorization")
     });
     origin_ok && creds_ok && (!needs_preflight || (method_ok && headers_ok))

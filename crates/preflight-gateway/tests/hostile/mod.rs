@@ -91,7 +91,8 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8]) -> Raw {
 }
 
 fn request(method: &str, extra: &[u8]) -> Vec<u8> {
-    let mut r = format!("{method} /items HTTP/1.1\r\nHost: t\r\nConnection: close\r\n").into_bytes();
+    let mut r =
+        format!("{method} /items HTTP/1.1\r\nHost: t\r\nConnection: close\r\n").into_bytes();
     r.extend_from_slice(extra);
     r.extend_from_slice(b"\r\n");
     r
@@ -117,8 +118,15 @@ pub fn assert_healthy(addr: SocketAddr) {
             b"Origin: https://a.example.com\r\nAccess-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: x-a\r\n",
         ),
     );
-    assert!((200..300).contains(&p.status), "healthy preflight: {}", p.head);
-    assert_eq!(p.header("access-control-allow-origin"), Some("https://a.example.com"));
+    assert!(
+        (200..300).contains(&p.status),
+        "healthy preflight: {}",
+        p.head
+    );
+    assert_eq!(
+        p.header("access-control-allow-origin"),
+        Some("https://a.example.com")
+    );
 }
 
 fn refused(name: &str, r: &Raw) {
@@ -149,12 +157,18 @@ pub fn run_attacks(addr: SocketAddr) -> u64 {
         many.extend_from_slice(format!("Origin: https://o{i}.example.com\r\n").as_bytes());
     }
     many.extend_from_slice(b"Origin: https://app.example.com\r\n");
-    refused("200 Origin headers", &send_raw(addr, &request("GET", &many)));
+    refused(
+        "200 Origin headers",
+        &send_raw(addr, &request("GET", &many)),
+    );
 
     // Non-UTF-8 and control bytes in Origin.
     refused(
         "non-UTF-8 Origin",
-        &send_raw(addr, &request("GET", b"Origin: https://app.example.com\xff\xfe\r\n")),
+        &send_raw(
+            addr,
+            &request("GET", b"Origin: https://app.example.com\xff\xfe\r\n"),
+        ),
     );
     refused(
         "obs-text Origin",
@@ -169,19 +183,35 @@ pub fn run_attacks(addr: SocketAddr) -> u64 {
         }
         v
     };
-    refused("64 KiB ACRH", &send_raw(addr, &acrh_preflight(&big(64 * 1024))));
-    refused("1 MiB ACRH", &send_raw(addr, &acrh_preflight(&big(1024 * 1024))));
+    refused(
+        "64 KiB ACRH",
+        &send_raw(addr, &acrh_preflight(&big(64 * 1024))),
+    );
+    refused(
+        "1 MiB ACRH",
+        &send_raw(addr, &acrh_preflight(&big(1024 * 1024))),
+    );
     let ten_k: Vec<u8> = vec!["x-a"; 10_000].join(",").into_bytes();
-    refused("10,000 ACRH elements", &send_raw(addr, &acrh_preflight(&ten_k)));
+    refused(
+        "10,000 ACRH elements",
+        &send_raw(addr, &acrh_preflight(&ten_k)),
+    );
     let empties = vec![b','; 10_000];
-    refused("10,000 empty ACRH elements", &send_raw(addr, &acrh_preflight(&empties)));
+    refused(
+        "10,000 empty ACRH elements",
+        &send_raw(addr, &acrh_preflight(&empties)),
+    );
     let mut lines = Vec::new();
     for _ in 0..2_000 {
         lines.extend_from_slice(b"Access-Control-Request-Headers: x-a\r\n");
     }
-    let mut req = b"Origin: https://app.example.com\r\nAccess-Control-Request-Method: PUT\r\n".to_vec();
+    let mut req =
+        b"Origin: https://app.example.com\r\nAccess-Control-Request-Method: PUT\r\n".to_vec();
     req.extend_from_slice(&lines);
-    refused("2,000 ACRH lines", &send_raw(addr, &request("OPTIONS", &req)));
+    refused(
+        "2,000 ACRH lines",
+        &send_raw(addr, &request("OPTIONS", &req)),
+    );
 
     // Header flood.
     let mut flood = b"Origin: https://evil.example\r\n".to_vec();
