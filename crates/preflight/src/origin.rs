@@ -635,7 +635,7 @@ mod tests {
     #[test]
     fn control_bytes_inside_never_suggest_the_input_itself() {
         // Regression (fuzz target `origin`): the Whitespace error suggested the refused input.
-        let input = "https://APP.example.co\0\0\0\0\0\0\02m";
+        let input = concat!("https://APP.example.co\0\0\0\0\0\0\0", "2m");
         let e = Origin::parse(input).unwrap_err();
         assert_eq!(e.kind(), OriginErrorKind::Whitespace);
         assert_ne!(e.suggestion(), Some(input));

@@ -426,7 +426,7 @@ fn header_list() -> impl Strategy<Value = Vec<(String, String)>> {
 fn scenario() -> impl Strategy<Value = Scenario> {
     (
         "[a-z0-9-]{1,12}",
-        proptest::sample::select(&REQUEST_ORIGINS[..]),
+        proptest::sample::select(REQUEST_ORIGINS),
         proptest::sample::select(&["https://api.test/x", "http://a.example/y?z", "https://a.example"][..]),
         proptest::sample::select(REQ_METHODS),
         header_list(),
