@@ -37,6 +37,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use preflight::browser::{evaluate, Behavior, Evaluation, Outcome, Scenario};
+use preflight_capture::Item;
 
 /// Arguments of `preflight explain`.
 #[derive(clap::Args, Debug, Clone)]
@@ -79,12 +80,6 @@ impl From<BrowserArg> for Behavior {
     }
 }
 
-/// A scenario to explain plus notes about how it was rebuilt (HAR, paste).
-pub(crate) struct Item {
-    pub scenario: Scenario,
-    pub notes: Vec<String>,
-}
-
 /// Runs `preflight explain`. Bad input is reported on stderr with exit status 2.
 pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     match load(args) {
@@ -121,10 +116,10 @@ fn load(args: &ExplainArgs) -> Result<Vec<Item>> {
             .collect())
     } else if let Some(path) = &args.har {
         let text = read_input(path)?;
-        crate::har::scenarios_from_har(&text).with_context(|| format!("in HAR {path}"))
+        preflight_capture::har::scenarios_from_har(&text).with_context(|| format!("in HAR {path}"))
     } else {
         let text = read_input("-")?;
-        crate::paste::scenarios_from_paste(&text, args.origin.as_deref())
+        preflight_capture::paste::scenarios_from_paste(&text, args.origin.as_deref())
             .context("in the pasted HTTP messages")
     }
 }
@@ -283,65 +278,4 @@ fn text_report(out: &mut String, item: &Item, ev: &Evaluation, behavior: Behavio
     }
     crate::output::write_verdict(out, ev, false);
     out.push('\n');
-}
-
-/// Headers a browser adds by itself (they were not written by the page's script); dropped
-/// when rebuilding a scenario from a capture unless the preflight's
-/// `Access-Control-Request-Headers` names them.
-const UA_ADDED: &[&str] = &[
-    "user-agent",
-    "cache-control",
-    "pragma",
-    "accept-language",
-    "if-none-match",
-    "if-modified-since",
-    "priority",
-    "upgrade-insecure-requests",
-];
-
-/// The headers the page's script most likely wrote, from the headers captured on the wire.
-/// With a preflight, its ACRH lists the unsafe ones exactly; safelisted names are kept.
-/// Forbidden headers (browser-set: Host, Origin, Cookie, Sec-*, ...) are dropped.
-pub(crate) fn script_headers(
-    wire: &[(String, String)],
-    acrh: Option<&str>,
-) -> Vec<(String, String)> {
-    let listed: Vec<String> = acrh
-        .map(|a| {
-            a.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    wire.iter()
-        .filter(|(n, v)| {
-            let l = n.to_ascii_lowercase();
-            if l.starts_with(':') || preflight::browser::safelist::is_forbidden_request_header(n, v)
-            {
-                return false;
-            }
-            if listed.contains(&l) {
-                return true;
-            }
-            if acrh.is_some() {
-                // The ACRH names every unsafe header the script set; keep the safelisted ones.
-                return ["accept", "content-language", "content-type", "range"]
-                    .contains(&l.as_str());
-            }
-            !UA_ADDED.contains(&l.as_str())
-        })
-        .cloned()
-        .collect()
-}
-
-/// Serialized origin of a URL string, if it has a tuple origin.
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    let o = preflight::Origin::from_url(&u);
-    if o.is_opaque() {
-        None
-    } else {
-        Some(o.as_str().to_string())
-    }
 }

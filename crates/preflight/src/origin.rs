@@ -105,7 +105,9 @@ impl Origin {
         if input.trim() != input || input.bytes().any(|b| b.is_ascii_control()) {
             return Err(err(
                 OriginErrorKind::Whitespace,
-                Some(input.trim().to_owned()).filter(|s| !s.is_empty()),
+                // Only a suggestion when trimming changes something: a control byte inside
+                // the value is not fixed by trimming (found by the `origin` fuzz target).
+                Some(input.trim().to_owned()).filter(|s| !s.is_empty() && s != input),
             ));
         }
         let url = match url::Url::parse(input) {
@@ -628,6 +630,19 @@ mod tests {
         assert!(e
             .to_string()
             .contains("write `https://xn--bcher-kva.example`"));
+    }
+
+    #[test]
+    fn control_bytes_inside_never_suggest_the_input_itself() {
+        // Regression (fuzz target `origin`): the Whitespace error suggested the refused input.
+        let input = concat!("https://APP.example.co\0\0\0\0\0\0\0", "2m");
+        let e = Origin::parse(input).unwrap_err();
+        assert_eq!(e.kind(), OriginErrorKind::Whitespace);
+        assert_ne!(e.suggestion(), Some(input));
+        assert_eq!(
+            Origin::parse(" https://a.com").unwrap_err().suggestion(),
+            Some("https://a.com")
+        );
     }
 
     #[test]
