@@ -302,15 +302,17 @@ fn location_path(path: &str) -> String {
 fn scope_maps(out: &mut String, s: &Scope, p: &str, losses: &mut Losses) {
     // -- origin → allowed ACAO value
     let _ = writeln!(out, "map $http_origin ${p}_acao {{");
-    out.push_str(
-        "    # Longer than the core's 512-byte limit: refused.\n    \"~^.{513,}$\" \"\";\n",
-    );
+    if !matches!(s.origins, Origins::Any) {
+        out.push_str(
+            "    # Longer than the core's 512-byte limit: refused.\n    \"~^.{513,}$\" \"\";\n",
+        );
+    }
     match &s.origins {
         Origins::Any => {
             out.push_str(
-                "    # origins = \"*\": the literal `*` for every request with an Origin.\n",
+                "    # origins = \"*\": the literal `*` on every response, requests without an\n    # Origin included, so a shared cache never serves a copy without it.\n",
             );
-            out.push_str("    \"\" \"\";\n    default \"*\";\n");
+            out.push_str("    default \"*\";\n");
         }
         Origins::ReflectAny | Origins::List(_) => {
             out.push_str(

@@ -45,7 +45,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use preflight::{ConfigErrors, Decision, DecisionKind, Policy, SharedPolicy};
+use preflight::{ConfigErrors, Decision, Policy, SharedPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -553,9 +553,7 @@ async fn handle(inner: &Inner, req: Request<Incoming>, peer: SocketAddr) -> Resp
         if inner.cfg.strip_upstream_cors {
             preflight::strip_cors_headers(resp.headers_mut());
         }
-        if decision.kind() != DecisionKind::NotCors || !decision.vary().is_empty() {
-            decision.apply(resp.headers_mut());
-        }
+        decision.apply(resp.headers_mut());
     }
     resp
 }

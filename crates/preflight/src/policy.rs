@@ -414,6 +414,30 @@ impl Compiled {
     fn evaluate(&self, method: &Method, headers: &HeaderMap) -> Decision {
         let is_options = *method == Method::OPTIONS;
         let mut origins = headers.get_all(header::ORIGIN).iter();
+        if matches!(self.origins, OriginRule::Any)
+            && !(is_options && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD))
+        {
+            // With `*` the answer does not depend on the request, so every response carries
+            // the same headers, requests without `Origin` included: a shared cache keyed on the
+            // URL alone can then never hand a browser a copy without them (Fetch §3.2.5,
+            // "CORS protocol and HTTP caches"), and no `Vary: Origin` is needed.
+            let kind = if origins.next().is_some() {
+                DecisionKind::ActualAllow
+            } else {
+                DecisionKind::NotCors
+            };
+            let mut d = Decision::new(
+                kind,
+                if is_options {
+                    self.vary_preflight
+                } else {
+                    self.vary_actual
+                },
+            );
+            d.acao = Some(self.acao_any.clone());
+            d.aceh = self.aceh.clone();
+            return d;
+        }
         let Some(origin) = origins.next() else {
             return Decision::new(
                 DecisionKind::NotCors,
@@ -563,7 +587,8 @@ impl Compiled {
 /// What kind of answer a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DecisionKind {
-    /// No `Origin` header: not a CORS request. The handler answers; `Vary` may still be added.
+    /// No `Origin` header: not a CORS request. The handler answers; `Vary` may still be added,
+    /// and with `origins = "*"` the same `*` headers as on CORS responses (for shared caches).
     NotCors,
     /// A preflight the policy allows: answer it with [`Decision::status`] and the headers.
     PreflightAllow,

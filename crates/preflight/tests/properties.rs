@@ -254,6 +254,18 @@ fn reference(cfg: &Config, method: &str, r: &Req) -> Expected {
     } else {
         DecisionKind::ActualDeny
     };
+    // `*`: every non-preflight response carries `*`, whatever the request (for shared caches).
+    if cfg.origins.iter().any(|o| o == "*") && !preflight {
+        return Expected {
+            kind: if r.origins.is_empty() {
+                DecisionKind::NotCors
+            } else {
+                DecisionKind::ActualAllow
+            },
+            acao: Some("*".to_string()),
+            acac: false,
+        };
+    }
     let origin = match r.origins.as_slice() {
         [] => return none(DecisionKind::NotCors),
         [o] => o.as_str(),
