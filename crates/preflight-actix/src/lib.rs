@@ -303,74 +303,14 @@ fn actix_name(name: &http::HeaderName) -> Option<ActixName> {
     })
 }
 
-/// Vary names, in the core's bit order (`VarySet::ORIGIN` = bit 0, …).
-const VARY_NAMES: [(&str, VarySet); 4] = [
-    ("origin", VarySet::ORIGIN),
-    ("access-control-request-method", VarySet::REQUEST_METHOD),
-    ("access-control-request-headers", VarySet::REQUEST_HEADERS),
-    (
-        "access-control-request-private-network",
-        VarySet::REQUEST_PRIVATE_NETWORK,
-    ),
-];
-
-/// Same strings as `VarySet::header_value`, as `&'static str` for `HeaderValue::from_static`.
-const VARY_VALUES: [&str; 16] = [
-    "",
-    "Origin",
-    "Access-Control-Request-Method",
-    "Origin, Access-Control-Request-Method",
-    "Access-Control-Request-Headers",
-    "Origin, Access-Control-Request-Headers",
-    "Access-Control-Request-Method, Access-Control-Request-Headers",
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-    "Access-Control-Request-Private-Network",
-    "Origin, Access-Control-Request-Private-Network",
-    "Access-Control-Request-Method, Access-Control-Request-Private-Network",
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Private-Network",
-    "Access-Control-Request-Headers, Access-Control-Request-Private-Network",
-    "Origin, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
-    "Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
-];
-
-fn trim_ows(mut b: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = b {
-        b = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = b {
-        b = rest;
-    }
-    b
-}
-
 /// [`preflight::merge_vary`] for actix's header map.
 fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet) {
     if set.is_empty() {
         return;
     }
-    let mut present = VarySet::EMPTY;
-    for line in headers.get_all(ah::VARY) {
-        for item in line.as_bytes().split(|&b| b == b',') {
-            let item = trim_ows(item);
-            if item == b"*" {
-                return;
-            }
-            for (name, bit) in VARY_NAMES {
-                if item.eq_ignore_ascii_case(name.as_bytes()) {
-                    present = present.with(bit);
-                }
-            }
-        }
-    }
-    let mut index = 0usize;
-    for (i, (_, bit)) in VARY_NAMES.iter().enumerate() {
-        if set.contains(*bit) && !present.contains(*bit) {
-            index |= 1 << i;
-        }
-    }
-    if let Some(v) = VARY_VALUES.get(index).filter(|s| !s.is_empty()) {
-        headers.append(ah::VARY, ActixValue::from_static(v));
+    let lines = headers.get_all(ah::VARY).map(|v| v.as_bytes());
+    if let Some(missing) = set.missing_from(lines).filter(|m| !m.is_empty()) {
+        headers.append(ah::VARY, ActixValue::from_static(missing.as_str()));
     }
 }
 

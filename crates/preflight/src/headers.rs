@@ -33,35 +33,9 @@ pub(crate) fn normalize_method(m: &str) -> String {
 }
 
 /// Fetch "forbidden request-header" names (scripts can never set them, so they never appear in
-/// `Access-Control-Request-Headers`). Case-insensitive; includes the `proxy-` and `sec-`
-/// prefixes.
+/// `Access-Control-Request-Headers`). One list, the browser model's.
 pub(crate) fn is_forbidden_request_header(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "access-control-request-private-network",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    ];
-    let lower = name.to_ascii_lowercase();
-    NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
+    crate::browser::safelist::is_forbidden_request_header(name, "")
 }
 
 /// Request headers that are CORS-safelisted for ordinary values (Fetch "CORS-safelisted

@@ -761,11 +761,39 @@ impl VarySet {
         self.0 == 0
     }
 
-    /// The header value listing these names (`Origin, Access-Control-Request-Method`), from a
-    /// static table.
+    /// The names as one `Vary` value (`Origin, Access-Control-Request-Method`), from a static
+    /// table; `""` for the empty set. For adapters on other `http` versions.
+    pub fn as_str(self) -> &'static str {
+        VARY_VALUES.get(usize::from(self.0)).copied().unwrap_or("")
+    }
+
+    /// The header value listing these names, or `None` for the empty set.
     pub fn header_value(self) -> Option<HeaderValue> {
-        let s = VARY_VALUES.get(usize::from(self.0)).copied().unwrap_or("");
+        let s = self.as_str();
         (!s.is_empty()).then(|| HeaderValue::from_static(s))
+    }
+
+    /// The names of `self` that the given `Vary` lines do not list yet (case-insensitive), or
+    /// `None` when a line says `*` (the response varies on everything already).
+    pub fn missing_from<'a>(
+        self,
+        vary_lines: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<VarySet> {
+        let mut present = VarySet::EMPTY;
+        for line in vary_lines {
+            for item in line.split(|&b| b == b',') {
+                let item = trim_ows(item);
+                if item == b"*" {
+                    return None;
+                }
+                for (name, bit) in VarySet::NAMES {
+                    if item.eq_ignore_ascii_case(name.as_bytes()) {
+                        present = present.with(bit);
+                    }
+                }
+            }
+        }
+        Some(VarySet(self.0 & !present.0))
     }
 }
 
@@ -920,22 +948,11 @@ pub fn merge_vary(headers: &mut HeaderMap, set: VarySet) {
     if set.is_empty() {
         return;
     }
-    let mut present = VarySet::EMPTY;
-    for line in headers.get_all(header::VARY) {
-        for item in line.as_bytes().split(|&b| b == b',') {
-            let item = trim_ows(item);
-            if item == b"*" {
-                return;
-            }
-            for (name, bit) in VarySet::NAMES {
-                if item.eq_ignore_ascii_case(name.as_bytes()) {
-                    present = present.with(bit);
-                }
-            }
-        }
-    }
-    let missing = VarySet(set.0 & !present.0);
-    if let Some(v) = missing.header_value() {
+    let lines = headers
+        .get_all(header::VARY)
+        .iter()
+        .map(HeaderValue::as_bytes);
+    if let Some(v) = set.missing_from(lines).and_then(VarySet::header_value) {
         headers.append(header::VARY, v);
     }
 }

@@ -190,23 +190,18 @@ impl Server for Recorded<'_> {
 /// Runs the model on `scenario` under `behavior`. Never panics; an unusable scenario (bad
 /// origin or URL) is a failure with [`Reason::InvalidScenario`] at [`Stage::Request`].
 pub fn evaluate(scenario: &Scenario, behavior: Behavior) -> Evaluation {
-    let scenario = &*on_the_wire(scenario);
-    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
-    let mut server = Recorded {
-        preflight: scenario
-            .preflight_response
-            .as_ref()
-            .and_then(|p| p.as_ref()),
-        answers: redirects.iter().chain(std::iter::once(&scenario.response)),
-        last: &scenario.response,
-    };
-    run(&scenario.request, behavior, &mut server, true)
+    replay(scenario, behavior, true)
 }
 
 /// Like [`evaluate`], for bulk use (conformance runs, generators, benchmarks): the same verdict,
 /// failure stage, reason, preflight headers, exposed headers and `Origin`, without the
 /// step-by-step text, the console message and the fix.
 pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
+    replay(scenario, behavior, false)
+}
+
+/// Runs a recorded scenario: its answers, header values trimmed as the wire does.
+fn replay(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
     let scenario = &*on_the_wire(scenario);
     let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
     let mut server = Recorded {
@@ -217,7 +212,7 @@ pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
         answers: redirects.iter().chain(std::iter::once(&scenario.response)),
         last: &scenario.response,
     };
-    run(&scenario.request, behavior, &mut server, false)
+    run(&scenario.request, behavior, &mut server, explain)
 }
 
 /// Runs the model on `req` under `behavior`, asking `server` for each answer: the preflight
