@@ -134,8 +134,18 @@ pub fn check_decision(policy: &Policy, req: &Request, d: &Decision) {
     if let (Some(o), Some(_)) = (acao, acac) {
         assert_ne!(o.as_bytes(), b"*", "ACAO * with ACAC: {d:?}");
     }
-    // Never an ACAO for a request without exactly one Origin, nor for an origin the config
-    // does not allow; a reflected ACAO is the request's origin byte for byte.
+    // With `origins = "*"` every non-preflight response carries `*` (shared caches), whatever
+    // the request: nothing else may be sent, and never with credentials.
+    let star_policy = cfg.origins.iter().any(|o| o == "*") && !cfg.credentials;
+    let preflight_shaped = req.method == Method::OPTIONS
+        && req.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if star_policy && !preflight_shaped {
+        assert_eq!(acao.map(HeaderValue::as_bytes), Some(&b"*"[..]), "`*` policy without `*`: {d:?}");
+        assert!(acac.is_none());
+        return;
+    }
+    // Otherwise never an ACAO for a request without exactly one Origin, nor for an origin the
+    // config does not allow; a reflected ACAO is the request's origin byte for byte.
     if let Some(a) = acao {
         assert_eq!(origins.len(), 1, "ACAO without exactly one Origin: {d:?}");
         let o = origins[0].as_bytes();
