@@ -561,6 +561,36 @@ fn is_star_list(v: &[String]) -> bool {
     v.iter().any(|s| s == "*")
 }
 
+/// Whether a list field is the wildcard; `*` with credentials is an error (`why` says what
+/// browsers do instead).
+fn star_list(
+    list: &[String],
+    credentials: bool,
+    field: &str,
+    v: &mut Validator<'_>,
+    why: &str,
+) -> bool {
+    let star = is_star_list(list);
+    if star && credentials {
+        v.error("wildcard_with_credentials", field, Some("*"), why);
+    }
+    star
+}
+
+/// A header name must be a token; reports it when it is not.
+fn header_name_ok(h: &str, field: &str, v: &mut Validator<'_>) -> bool {
+    let ok = headers::is_token(h.as_bytes());
+    if !ok {
+        v.error(
+            "invalid_header_name",
+            field,
+            Some(h),
+            "not a valid header name (a token)",
+        );
+    }
+    ok
+}
+
 /// Checks one effective configuration. `prefix` is `""` or `routes[N].`.
 pub(crate) fn check(cfg: &Config, prefix: &str, top_level: bool, v: &mut Validator<'_>) -> Checked {
     let f = |name: &str| format!("{prefix}{name}");
@@ -665,15 +695,7 @@ pub(crate) fn check(cfg: &Config, prefix: &str, top_level: bool, v: &mut Validat
 
     // --- methods
     let field = f("methods");
-    out.any_method = is_star_list(&cfg.methods);
-    if out.any_method && cfg.credentials {
-        v.error(
-            "wildcard_with_credentials",
-            &field,
-            Some("*"),
-            "browsers treat `Access-Control-Allow-Methods: *` as a literal method name on credentialed requests; list the methods",
-        );
-    }
+    out.any_method = star_list(&cfg.methods, cfg.credentials, &field, v, "browsers treat `Access-Control-Allow-Methods: *` as a literal method name on credentialed requests; list the methods");
     for (i, m) in cfg.methods.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if m == "*" {
@@ -730,27 +752,13 @@ pub(crate) fn check(cfg: &Config, prefix: &str, top_level: bool, v: &mut Validat
 
     // --- request headers
     let field = f("request_headers");
-    out.any_header = is_star_list(&cfg.request_headers);
-    if out.any_header && cfg.credentials {
-        v.error(
-            "wildcard_with_credentials",
-            &field,
-            Some("*"),
-            "browsers treat `Access-Control-Allow-Headers: *` as a literal header name on credentialed requests; list the headers",
-        );
-    }
+    out.any_header = star_list(&cfg.request_headers, cfg.credentials, &field, v, "browsers treat `Access-Control-Allow-Headers: *` as a literal header name on credentialed requests; list the headers");
     for (i, h) in cfg.request_headers.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if h == "*" {
             continue;
         }
-        if !headers::is_token(h.as_bytes()) {
-            v.error(
-                "invalid_header_name",
-                &field,
-                Some(h),
-                "not a valid header name (a token)",
-            );
+        if !header_name_ok(h, &field, v) {
             continue;
         }
         if h.len() > MAX_HEADER_NAME_LEN {
@@ -802,27 +810,13 @@ pub(crate) fn check(cfg: &Config, prefix: &str, top_level: bool, v: &mut Validat
 
     // --- expose headers
     let field = f("expose_headers");
-    out.any_expose = is_star_list(&cfg.expose_headers);
-    if out.any_expose && cfg.credentials {
-        v.error(
-            "wildcard_with_credentials",
-            &field,
-            Some("*"),
-            "on credentialed requests browsers treat `Access-Control-Expose-Headers: *` as a literal header name; list the headers",
-        );
-    }
+    out.any_expose = star_list(&cfg.expose_headers, cfg.credentials, &field, v, "on credentialed requests browsers treat `Access-Control-Expose-Headers: *` as a literal header name; list the headers");
     for (i, h) in cfg.expose_headers.iter().enumerate() {
         let field = format!("{field}[{i}]");
         if h == "*" {
             continue;
         }
-        if !headers::is_token(h.as_bytes()) {
-            v.error(
-                "invalid_header_name",
-                &field,
-                Some(h),
-                "not a valid header name (a token)",
-            );
+        if !header_name_ok(h, &field, v) {
             continue;
         }
         if headers::is_forbidden_response_header(h) {
