@@ -178,27 +178,7 @@ pub fn error(status: u16, msg: &str) -> Vec<u8> {
 
 /// Whether `name` is an HTTP token (a valid header name or method).
 pub fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    preflight::browser::headers::is_token(name)
 }
 
 /// Whether `value` can go on a header line as is (no CR, LF or NUL).

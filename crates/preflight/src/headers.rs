@@ -1,13 +1,8 @@
 //! Small, allocation-free helpers over header names, methods and comma-separated lists.
 
-/// RFC 9110 `tchar`.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// RFC 9110 `token`: one or more `tchar`.
 pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    !s.is_empty() && s.iter().all(|&b| crate::browser::headers::is_tchar(b))
 }
 
 /// Fetch "forbidden method": `CONNECT`, `TRACE`, `TRACK`, case-insensitively.
