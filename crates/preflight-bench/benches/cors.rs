@@ -19,6 +19,7 @@ use tower::Layer;
 const SIZES: [Size; 3] = [Size::One, Size::Ten, Size::Many];
 
 fn core(c: &mut Criterion) {
+    preflight_bench::steady_heap();
     let mut g = c.benchmark_group("core");
     for size in SIZES {
         let policy = preflight_policy(size);

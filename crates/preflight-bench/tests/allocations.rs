@@ -49,6 +49,8 @@ fn count<R>(f: impl FnOnce() -> R) -> usize {
 
 #[test]
 fn allocations_per_request() {
+    // Builds the shared request buffers (a one-time `OnceLock`) outside any counted region.
+    drop(Scenario::ActualAllowed.request());
     let mut inner_svc = inner();
     let baseline_actual = count(|| {
         call(&mut inner_svc, Scenario::ActualAllowed.request())
@@ -61,7 +63,7 @@ fn allocations_per_request() {
         m
     });
     println!("inner service alone: {baseline_actual} allocation(s) per request");
-    println!("a header map for a preflight response: {header_map} allocation(s)");
+    println!("a new header map for a preflight response would cost {header_map} allocation(s)");
     println!(
         "{:<26} {:<20} {:>10} {:>11} {:>10}",
         "size", "scenario", "core", "preflight", "tower-http"
@@ -114,10 +116,10 @@ fn allocations_per_request() {
                     s.label()
                 ));
             }
-            let allowed = if preflight { header_map as isize } else { 0 };
-            if ours_added > allowed {
+            // Preflights too: the answer reuses the request's header map.
+            if ours_added != 0 {
                 failures.push(format!(
-                    "{} {}: layer added {ours_added} > {allowed}",
+                    "{} {}: layer added {ours_added} allocation(s)",
                     size.label(),
                     s.label()
                 ));

@@ -88,9 +88,10 @@
 //! ## Allocation
 //!
 //! Evaluation is allocation-free (see [`preflight::Policy::evaluate`]); the service's future is
-//! a pinned enum, not a boxed future; the decision's header values are reference-counted
-//! clones. The only allocations are the response header map's growth (and, for a preflight,
-//! the response itself).
+//! a pinned enum, not a boxed future; the policy's header values are interned
+//! ([`preflight::StaticValue`]: writing one copies a pointer, no reference count is touched) and
+//! a reflected origin is the request's own value. A preflight's answer reuses the request's
+//! header map. The only allocation is the response header map's growth when it lacks room.
 //!
 //! ## Hot reload
 //!
@@ -262,11 +263,14 @@ where
             .evaluate(req.method(), req.uri().path(), req.headers());
         trace_decision(&decision, req.method(), req.uri().path());
         if decision.is_preflight() {
+            // The answer reuses the request's header map: cleared (its values dropped, its
+            // storage kept), it holds the CORS headers without a new allocation.
+            let mut headers = req.into_parts().0.headers;
+            headers.clear();
+            decision.apply_to_empty(&mut headers);
             let mut res = Response::new(ResBody::default());
             *res.status_mut() = decision.status().unwrap_or(StatusCode::FORBIDDEN);
-            // One allocation for the map, sized for every CORS header plus Vary: no regrowth.
-            res.headers_mut().reserve(8);
-            decision.apply(res.headers_mut());
+            *res.headers_mut() = headers;
             return ResponseFuture {
                 kind: Kind::Preflight {
                     response: Some(res),

@@ -47,5 +47,7 @@ pub use config::{Config, ConfigErrors, Diagnostic, RouteConfig, Severity};
 pub use origin::{Origin, OriginError, OriginErrorKind};
 pub use pattern::{OriginPattern, PatternError, PortSpec};
 pub use policy::{
-    merge_vary, strip_cors_headers, Decision, DecisionKind, Policy, Reason, SharedPolicy, VarySet,
+    merge_vary, strip_cors_headers, CorsRequestHeader, CorsResponseHeader, Decision, DecisionKind,
+    HeaderMapValues, HeaderPlan, PlanValue, Policy, Reason, RequestHeaders, SharedPolicy,
+    StaticValue, VarySet,
 };

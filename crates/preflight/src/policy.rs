@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -166,7 +166,29 @@ impl Policy {
     ///
     /// Never fails, never panics, never allocates.
     pub fn evaluate(&self, method: &Method, path: &str, headers: &HeaderMap) -> Decision {
-        self.route(path).evaluate(method, headers)
+        let plan = self.route(path).plan(*method == Method::OPTIONS, headers);
+        // Only a reflected origin needs the request's value; its clone is a reference count
+        // on the request's own buffer.
+        let origin = if plan.reflects_origin() {
+            headers.get(header::ORIGIN).cloned()
+        } else {
+            None
+        };
+        Decision { plan, origin }
+    }
+
+    /// The same answer as [`Policy::evaluate`] for headers held by any HTTP library (see
+    /// [`RequestHeaders`]), as a library-independent [`HeaderPlan`]. `method` is the request
+    /// method's bytes (only `OPTIONS` matters).
+    ///
+    /// Never fails, never panics, never allocates.
+    pub fn plan<H: RequestHeaders + ?Sized>(
+        &self,
+        method: &[u8],
+        path: &str,
+        headers: &H,
+    ) -> HeaderPlan {
+        self.route(path).plan(method == b"OPTIONS", headers)
     }
 }
 
@@ -193,7 +215,9 @@ type SchemePort = (Box<[u8]>, PortSpec);
 
 #[derive(Debug, Clone, Default)]
 struct OriginSet {
-    exact: FastSet<Box<[u8]>>,
+    /// origin → the `Access-Control-Allow-Origin` value to send (interned: no reference count
+    /// is touched when it is written to a response).
+    exact: FastMap<Box<[u8]>, PlanValue>,
     /// host → schemes allowed on any port.
     any_port: FastMap<Box<[u8]>, Vec<Box<[u8]>>>,
     /// suffix → (scheme, port) for `*.suffix`.
@@ -201,16 +225,20 @@ struct OriginSet {
 }
 
 impl OriginSet {
-    /// `Ok(true)` allowed, `Ok(false)` a well-formed origin that is not allowed, `Err(())` not
-    /// an origin as browsers send it.
-    fn lookup(&self, origin: &[u8]) -> Result<bool, ()> {
-        if self.exact.contains(origin) {
-            return Ok(true);
+    /// The value to send for an allowed origin, `Err(OriginNotAllowed)` for a well-formed
+    /// origin that is not allowed, `Err(InvalidOrigin)` for one browsers would never send.
+    fn lookup(&self, origin: &[u8]) -> Result<PlanValue, Reason> {
+        if let Some(v) = self.exact.get(origin) {
+            return Ok(*v);
         }
         let Some(raw) = RawOrigin::parse(origin) else {
-            return Err(());
+            return Err(Reason::InvalidOrigin);
         };
-        Ok(self.matches_pattern(raw))
+        if self.matches_pattern(raw) {
+            Ok(PlanValue::RequestOrigin)
+        } else {
+            Err(Reason::OriginNotAllowed)
+        }
     }
 
     fn matches_pattern(&self, raw: RawOrigin<'_>) -> bool {
@@ -259,24 +287,14 @@ struct Compiled {
     headers: FastSet<Box<[u8]>>,
     private_network: bool,
     preflight_status: StatusCode,
-    acao_any: HeaderValue,
-    acam: Option<HeaderValue>,
-    acah: Option<HeaderValue>,
-    aceh: Option<HeaderValue>,
-    acma: Option<HeaderValue>,
+    acam: Option<&'static StaticValue>,
+    acah: Option<&'static StaticValue>,
+    aceh: Option<&'static StaticValue>,
+    acma: Option<&'static StaticValue>,
     /// Vary names on responses that are not preflights.
     vary_actual: VarySet,
     /// Vary names on preflight (and other OPTIONS) responses.
     vary_preflight: VarySet,
-}
-
-/// A `HeaderValue` built at compile time. Cloning a freshly built value allocates once (the
-/// `Bytes` inside is promoted to shared storage); doing that here keeps later clones on the
-/// request path allocation-free.
-fn precomputed(s: &str) -> Option<HeaderValue> {
-    let v = HeaderValue::from_str(s).ok()?;
-    let _warm = v.clone();
-    Some(v)
 }
 
 impl Compiled {
@@ -290,7 +308,11 @@ impl Compiled {
             for p in &c.patterns {
                 match p {
                     OriginPattern::Exact(o) => {
-                        set.exact.insert(o.as_str().as_bytes().into());
+                        // A serialized origin is visible ASCII, so interning cannot fail; if it
+                        // ever did, reflecting the request's (byte-equal) value is the same.
+                        let v = StaticValue::intern(o.as_str())
+                            .map_or(PlanValue::RequestOrigin, PlanValue::Static);
+                        set.exact.insert(o.as_str().as_bytes().into(), v);
                     }
                     OriginPattern::AnyPort { scheme, host } => set
                         .any_port
@@ -310,8 +332,13 @@ impl Compiled {
             }
             OriginRule::List(set)
         };
+        let joined = |names: &[&str]| {
+            (!names.is_empty())
+                .then(|| StaticValue::intern(&names.join(", ")))
+                .flatten()
+        };
         let acam = if c.any_method {
-            precomputed("*")
+            Some(&STAR)
         } else {
             let listed: Vec<&str> = c
                 .methods
@@ -319,9 +346,7 @@ impl Compiled {
                 .map(String::as_str)
                 .filter(|m| !is_safelisted_method(m.as_bytes()))
                 .collect();
-            (!listed.is_empty())
-                .then(|| precomputed(&listed.join(", ")))
-                .flatten()
+            joined(&listed)
         };
         let acah = {
             let mut names: Vec<&str> = Vec::new();
@@ -337,16 +362,13 @@ impl Compiled {
             } else {
                 names.extend(c.headers.iter().map(String::as_str));
             }
-            (!names.is_empty())
-                .then(|| precomputed(&names.join(", ")))
-                .flatten()
+            joined(&names)
         };
         let aceh = if c.any_expose {
-            precomputed("*")
+            Some(&STAR)
         } else {
-            (!c.expose.is_empty())
-                .then(|| precomputed(&c.expose.join(", ")))
-                .flatten()
+            let names: Vec<&str> = c.expose.iter().map(String::as_str).collect();
+            joined(&names)
         };
         // With `*` the answer is the same for every origin; otherwise ACAO depends on Origin.
         let origin_dependent = !matches!(origins, OriginRule::Any);
@@ -371,103 +393,84 @@ impl Compiled {
             private_network: c.private_network,
             preflight_status: StatusCode::from_u16(c.preflight_status)
                 .unwrap_or(StatusCode::NO_CONTENT),
-            acao_any: HeaderValue::from_static("*"),
             acam,
             acah,
             aceh,
-            acma: c.max_age.and_then(|a| precomputed(&a.to_string())),
+            acma: c.max_age.and_then(|a| StaticValue::intern(&a.to_string())),
             vary_actual,
             vary_preflight,
         }
     }
 
     /// Fetch "CORS check", server side: which `Access-Control-Allow-Origin` to send, if any.
-    fn allow_origin(&self, origin: &HeaderValue) -> Result<HeaderValue, Reason> {
-        let bytes = origin.as_bytes();
-        if bytes.len() > MAX_ORIGIN_LEN {
+    fn allow_origin(&self, origin: &[u8]) -> Result<PlanValue, Reason> {
+        if origin.len() > MAX_ORIGIN_LEN {
             return Err(Reason::InvalidOrigin);
         }
-        if bytes == b"null" {
+        if origin == b"null" {
             return match self.origins {
-                OriginRule::Any => Ok(self.acao_any.clone()),
-                _ if self.allow_null => Ok(origin.clone()),
+                OriginRule::Any => Ok(PlanValue::Static(&STAR)),
+                _ if self.allow_null => Ok(PlanValue::RequestOrigin),
                 _ => Err(Reason::NullOriginNotAllowed),
             };
         }
         match &self.origins {
-            OriginRule::Any => Ok(self.acao_any.clone()),
+            OriginRule::Any => Ok(PlanValue::Static(&STAR)),
             OriginRule::ReflectAny => {
-                if RawOrigin::parse(bytes).is_some() {
-                    Ok(origin.clone())
+                if RawOrigin::parse(origin).is_some() {
+                    Ok(PlanValue::RequestOrigin)
                 } else {
                     Err(Reason::InvalidOrigin)
                 }
             }
-            OriginRule::List(set) => match set.lookup(bytes) {
-                Ok(true) => Ok(origin.clone()),
-                Ok(false) => Err(Reason::OriginNotAllowed),
-                Err(()) => Err(Reason::InvalidOrigin),
-            },
+            OriginRule::List(set) => set.lookup(origin),
         }
     }
 
-    fn evaluate(&self, method: &Method, headers: &HeaderMap) -> Decision {
-        let is_options = *method == Method::OPTIONS;
-        let mut origins = headers.get_all(header::ORIGIN).iter();
-        if matches!(self.origins, OriginRule::Any)
-            && !(is_options && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD))
-        {
+    fn plan<H: RequestHeaders + ?Sized>(&self, is_options: bool, headers: &H) -> HeaderPlan {
+        // Responses that are not preflight answers vary like actual responses, except OPTIONS
+        // ones, which a cache could confuse with preflight answers.
+        let vary_other = if is_options {
+            self.vary_preflight
+        } else {
+            self.vary_actual
+        };
+        let mut origins = headers.values(CorsRequestHeader::Origin);
+        let origin = origins.next();
+        // A CORS-preflight request is an OPTIONS request with `Origin` and
+        // `Access-Control-Request-Method` (Fetch §3.2.2); only OPTIONS requests look for the
+        // latter.
+        let mut acrm = is_options.then(|| headers.values(CorsRequestHeader::RequestMethod));
+        let first_method = acrm.as_mut().and_then(Iterator::next);
+        if matches!(self.origins, OriginRule::Any) && first_method.is_none() {
             // With `*` the answer does not depend on the request, so every response carries
             // the same headers, requests without `Origin` included: a shared cache keyed on the
             // URL alone can then never hand a browser a copy without them (Fetch §3.2.5,
             // "CORS protocol and HTTP caches"), and no `Vary: Origin` is needed.
-            let kind = if origins.next().is_some() {
+            let kind = if origin.is_some() {
                 DecisionKind::ActualAllow
             } else {
                 DecisionKind::NotCors
             };
-            let mut d = Decision::new(
-                kind,
-                if is_options {
-                    self.vary_preflight
-                } else {
-                    self.vary_actual
-                },
-            );
-            d.acao = Some(self.acao_any.clone());
-            d.aceh = self.aceh.clone();
-            return d;
+            let mut p = HeaderPlan::new(kind, vary_other);
+            p.acao = Some(PlanValue::Static(&STAR));
+            p.aceh = self.aceh;
+            return p;
         }
-        let Some(origin) = origins.next() else {
-            return Decision::new(
-                DecisionKind::NotCors,
-                if is_options {
-                    self.vary_preflight
-                } else {
-                    self.vary_actual
-                },
-            );
+        let Some(origin) = origin else {
+            return HeaderPlan::new(DecisionKind::NotCors, vary_other);
         };
-        let is_preflight =
-            is_options && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let is_preflight = first_method.is_some();
         let deny = |reason| {
-            if is_preflight {
-                let mut d = Decision::new(DecisionKind::PreflightDeny, self.vary_preflight);
-                d.status = Some(StatusCode::FORBIDDEN);
-                d.reason = Some(reason);
-                d
+            let mut p = if is_preflight {
+                let mut p = HeaderPlan::new(DecisionKind::PreflightDeny, self.vary_preflight);
+                p.status = Some(StatusCode::FORBIDDEN);
+                p
             } else {
-                let mut d = Decision::new(
-                    DecisionKind::ActualDeny,
-                    if is_options {
-                        self.vary_preflight
-                    } else {
-                        self.vary_actual
-                    },
-                );
-                d.reason = Some(reason);
-                d
-            }
+                HeaderPlan::new(DecisionKind::ActualDeny, vary_other)
+            };
+            p.reason = Some(reason);
+            p
         };
         if origins.next().is_some() {
             return deny(Reason::MultipleOrigins);
@@ -476,30 +479,16 @@ impl Compiled {
             Ok(v) => v,
             Err(r) => return deny(r),
         };
-        if !is_preflight {
-            let mut d = Decision::new(
-                DecisionKind::ActualAllow,
-                if is_options {
-                    self.vary_preflight
-                } else {
-                    self.vary_actual
-                },
-            );
-            d.acao = Some(acao);
-            d.acac = self.credentials;
-            d.aceh = self.aceh.clone();
-            return d;
-        }
+        let Some(m) = first_method else {
+            let mut p = HeaderPlan::new(DecisionKind::ActualAllow, vary_other);
+            p.acao = Some(acao);
+            p.acac = self.credentials;
+            p.aceh = self.aceh;
+            return p;
+        };
 
         // CORS-preflight request. Method first, then headers (the order browsers check in).
-        let mut acrm = headers
-            .get_all(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .iter();
-        let (Some(m), None) = (acrm.next(), acrm.next()) else {
-            return deny(Reason::InvalidRequestMethod);
-        };
-        let m = m.as_bytes();
-        if !is_token(m) {
+        if acrm.and_then(|mut more| more.next()).is_some() || !is_token(m) {
             return deny(Reason::InvalidRequestMethod);
         }
         // Safelisted methods never need Access-Control-Allow-Methods (Fetch "CORS-preflight
@@ -511,32 +500,34 @@ impl Compiled {
             return deny(r);
         }
         let mut acapn = false;
-        if let Some(pn) = headers.get(ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK) {
-            if pn.as_bytes() == b"true" {
+        if let Some(pn) = headers
+            .values(CorsRequestHeader::RequestPrivateNetwork)
+            .next()
+        {
+            if pn == b"true" {
                 if !self.private_network {
                     return deny(Reason::PrivateNetworkNotAllowed);
                 }
                 acapn = true;
             }
         }
-        let mut d = Decision::new(DecisionKind::PreflightAllow, self.vary_preflight);
-        d.status = Some(self.preflight_status);
-        d.acao = Some(acao);
-        d.acac = self.credentials;
-        d.acam = self.acam.clone();
-        d.acah = self.acah.clone();
-        d.acma = self.acma.clone();
-        d.acapn = acapn;
-        d
+        let mut p = HeaderPlan::new(DecisionKind::PreflightAllow, self.vary_preflight);
+        p.status = Some(self.preflight_status);
+        p.acao = Some(acao);
+        p.acac = self.credentials;
+        p.acam = self.acam;
+        p.acah = self.acah;
+        p.acma = self.acma;
+        p.acapn = acapn;
+        p
     }
 
     /// Checks every name of every `Access-Control-Request-Headers` line, bounded.
-    fn check_request_headers(&self, headers: &HeaderMap) -> Result<(), Reason> {
+    fn check_request_headers<H: RequestHeaders + ?Sized>(&self, headers: &H) -> Result<(), Reason> {
         let mut total = 0usize;
         let mut elements = 0usize;
         let mut empties = 0usize;
-        for line in headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-            let bytes = line.as_bytes();
+        for bytes in headers.values(CorsRequestHeader::RequestHeaders) {
             total += bytes.len();
             if total > MAX_ACRH_BYTES {
                 return Err(Reason::RequestHeadersTooLarge);
@@ -816,45 +807,266 @@ const VARY_VALUES: [&str; 16] = [
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network",
 ];
 
-/// The policy's answer to one request: its kind, the status (for preflights), the headers to
-/// set and a reason for denials. Owned and cheap (header values are reference-counted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+// ---------------------------------------------------------------------------------------------
+// Interned header values
+
+/// A header value a policy sends (an allowed origin, a method or header list, a max-age): its
+/// text and an `http` [`HeaderValue`] over `'static` bytes.
+///
+/// Values are interned once per process when a policy is compiled: compiling the same policy
+/// again (a hot reload, a second layer) reuses them, so memory grows only with the number of
+/// *distinct* values ever compiled (their length plus ~80 bytes each). In exchange, writing one
+/// to a response copies a pointer: no reference count is touched, so server threads never
+/// contend on a shared counter and dropping the response frees nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StaticValue {
+    text: &'static str,
+    value: HeaderValue,
+}
+
+/// `*`.
+static STAR: StaticValue = StaticValue {
+    text: "*",
+    value: HeaderValue::from_static("*"),
+};
+/// `true`.
+static TRUE: StaticValue = StaticValue {
+    text: "true",
+    value: HeaderValue::from_static("true"),
+};
+
+impl StaticValue {
+    /// The interned value for `text`, or `None` when `text` is not visible ASCII (the only
+    /// values a policy builds are origins, tokens, comma-separated tokens and numbers).
+    fn intern(text: &str) -> Option<&'static StaticValue> {
+        type Table = Mutex<HashMap<&'static str, &'static StaticValue>>;
+        static TABLE: OnceLock<Table> = OnceLock::new();
+        match text {
+            "*" => return Some(&STAR),
+            "true" => return Some(&TRUE),
+            _ => {}
+        }
+        if !text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return None;
+        }
+        let mut table = TABLE
+            .get_or_init(Table::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = table.get(text) {
+            return Some(v);
+        }
+        let text: &'static str = Box::leak(text.into());
+        // Cannot panic: every byte was checked to be visible ASCII above.
+        let value = HeaderValue::from_static(text);
+        let v: &'static StaticValue = Box::leak(Box::new(StaticValue { text, value }));
+        table.insert(text, v);
+        Some(v)
+    }
+
+    /// The value as text.
+    pub fn as_str(&self) -> &'static str {
+        self.text
+    }
+
+    /// The value as an `http` header value (a pointer copy).
+    pub fn header_value(&self) -> HeaderValue {
+        self.value.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request headers, whatever library holds them
+
+/// The request headers the server side of CORS reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CorsRequestHeader {
+    /// `Origin`.
+    Origin,
+    /// `Access-Control-Request-Method`.
+    RequestMethod,
+    /// `Access-Control-Request-Headers`.
+    RequestHeaders,
+    /// `Access-Control-Request-Private-Network`.
+    RequestPrivateNetwork,
+}
+
+impl CorsRequestHeader {
+    /// The lowercase header name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CorsRequestHeader::Origin => "origin",
+            CorsRequestHeader::RequestMethod => "access-control-request-method",
+            CorsRequestHeader::RequestHeaders => "access-control-request-headers",
+            CorsRequestHeader::RequestPrivateNetwork => "access-control-request-private-network",
+        }
+    }
+
+    /// The `http` header name.
+    pub const fn header_name(self) -> HeaderName {
+        match self {
+            CorsRequestHeader::Origin => header::ORIGIN,
+            CorsRequestHeader::RequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
+            CorsRequestHeader::RequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
+            CorsRequestHeader::RequestPrivateNetwork => ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK,
+        }
+    }
+}
+
+/// Read access to a request's headers for [`Policy::plan`]: implemented for `http`'s
+/// [`HeaderMap`]; an adapter on another HTTP library implements it on a wrapper of that
+/// library's header map, so requests are evaluated where they are, without copying.
+///
+/// ```
+/// use preflight::{CorsRequestHeader, RequestHeaders};
+///
+/// /// Headers as a list of pairs.
+/// struct Pairs<'a>(&'a [(&'a str, &'a str)]);
+///
+/// impl RequestHeaders for Pairs<'_> {
+///     type Values<'b> = Box<dyn Iterator<Item = &'b [u8]> + 'b> where Self: 'b;
+///     fn values(&self, name: CorsRequestHeader) -> Self::Values<'_> {
+///         Box::new(self.0.iter()
+///             .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_str()))
+///             .map(|(_, v)| v.as_bytes()))
+///     }
+/// }
+///
+/// let policy = preflight::Config::new().origins(["https://app.example"]).compile()?;
+/// let plan = policy.plan(b"GET", "/", &Pairs(&[("Origin", "https://app.example")]));
+/// assert_eq!(plan.kind(), preflight::DecisionKind::ActualAllow);
+/// # Ok::<(), preflight::ConfigErrors>(())
+/// ```
+pub trait RequestHeaders {
+    /// An iterator over one header's values.
+    type Values<'a>: Iterator<Item = &'a [u8]>
+    where
+        Self: 'a;
+
+    /// Every value of the header `name` (every line, in order; none when absent). Names
+    /// compare case-insensitively, as HTTP header names do.
+    fn values(&self, name: CorsRequestHeader) -> Self::Values<'_>;
+}
+
+/// The values of one header in an `http` [`HeaderMap`]: a hash lookup for the names `http`
+/// knows (hashing them costs a table index), a scan of the entries for
+/// `Access-Control-Request-Private-Network`, whose 38 bytes `http` would hash byte by byte on
+/// every request (the scan compares lengths first and is bounded by the number of distinct
+/// names, which the HTTP server limits).
+#[derive(Debug)]
+pub enum HeaderMapValues<'a> {
+    /// Values found by lookup.
+    Lookup(header::ValueIter<'a, HeaderValue>),
+    /// Values found by scanning every header.
+    Scan(header::Iter<'a, HeaderValue>),
+}
+
+impl<'a> Iterator for HeaderMapValues<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            HeaderMapValues::Lookup(it) => it.next().map(HeaderValue::as_bytes),
+            HeaderMapValues::Scan(it) => it
+                .find(|(n, _)| **n == ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK)
+                .map(|(_, v)| v.as_bytes()),
+        }
+    }
+}
+
+impl RequestHeaders for HeaderMap {
+    type Values<'a> = HeaderMapValues<'a>;
+
+    fn values(&self, name: CorsRequestHeader) -> HeaderMapValues<'_> {
+        match name {
+            CorsRequestHeader::RequestPrivateNetwork => HeaderMapValues::Scan(self.iter()),
+            _ => HeaderMapValues::Lookup(self.get_all(name.header_name()).iter()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/// The CORS response headers a policy sets, in the order [`HeaderPlan::values`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CorsResponseHeader {
+    /// `Access-Control-Allow-Origin`.
+    AllowOrigin,
+    /// `Access-Control-Allow-Credentials`.
+    AllowCredentials,
+    /// `Access-Control-Allow-Methods`.
+    AllowMethods,
+    /// `Access-Control-Allow-Headers`.
+    AllowHeaders,
+    /// `Access-Control-Max-Age`.
+    MaxAge,
+    /// `Access-Control-Allow-Private-Network`.
+    AllowPrivateNetwork,
+    /// `Access-Control-Expose-Headers`.
+    ExposeHeaders,
+}
+
+impl CorsResponseHeader {
+    /// The lowercase header name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CorsResponseHeader::AllowOrigin => "access-control-allow-origin",
+            CorsResponseHeader::AllowCredentials => "access-control-allow-credentials",
+            CorsResponseHeader::AllowMethods => "access-control-allow-methods",
+            CorsResponseHeader::AllowHeaders => "access-control-allow-headers",
+            CorsResponseHeader::MaxAge => "access-control-max-age",
+            CorsResponseHeader::AllowPrivateNetwork => "access-control-allow-private-network",
+            CorsResponseHeader::ExposeHeaders => "access-control-expose-headers",
+        }
+    }
+
+    /// The `http` header name.
+    pub const fn header_name(self) -> HeaderName {
+        match self {
+            CorsResponseHeader::AllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            CorsResponseHeader::AllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            CorsResponseHeader::AllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
+            CorsResponseHeader::AllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
+            CorsResponseHeader::MaxAge => header::ACCESS_CONTROL_MAX_AGE,
+            CorsResponseHeader::AllowPrivateNetwork => ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+            CorsResponseHeader::ExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        }
+    }
+}
+
+/// Where a planned header's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanValue {
+    /// A value of the policy (interned, see [`StaticValue`]).
+    Static(&'static StaticValue),
+    /// The request's own `Origin` value, byte for byte (an origin allowed by a pattern, `null`
+    /// when allowed, or any origin under `dangerously_reflect_any_origin`).
+    RequestOrigin,
+}
+
+/// The policy's answer to one request, independent of any HTTP library: its kind, the status
+/// (for preflights), which headers to set and where their values come from, and a reason for
+/// denials. `Copy`, no lifetime, no allocation: what [`Policy::plan`] returns and adapters on
+/// other HTTP libraries translate. [`Decision`] is the same plan for `http` types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderPlan {
     kind: DecisionKind,
     reason: Option<Reason>,
     status: Option<StatusCode>,
-    acao: Option<HeaderValue>,
+    acao: Option<PlanValue>,
     acac: bool,
-    acam: Option<HeaderValue>,
-    acah: Option<HeaderValue>,
-    aceh: Option<HeaderValue>,
-    acma: Option<HeaderValue>,
+    acam: Option<&'static StaticValue>,
+    acah: Option<&'static StaticValue>,
+    aceh: Option<&'static StaticValue>,
+    acma: Option<&'static StaticValue>,
     acapn: bool,
     vary: VarySet,
 }
 
-/// The CORS response headers a policy sets (and [`strip_cors_headers`] removes).
-pub const CORS_RESPONSE_HEADERS: [HeaderName; 7] = [
-    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-    header::ACCESS_CONTROL_ALLOW_METHODS,
-    header::ACCESS_CONTROL_ALLOW_HEADERS,
-    header::ACCESS_CONTROL_EXPOSE_HEADERS,
-    header::ACCESS_CONTROL_MAX_AGE,
-    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
-];
-
-/// Removes every CORS response header (those in [`CORS_RESPONSE_HEADERS`]), e.g. the ones an
-/// upstream set, so the policy alone decides.
-pub fn strip_cors_headers(headers: &mut HeaderMap) {
-    for name in &CORS_RESPONSE_HEADERS {
-        headers.remove(name);
-    }
-}
-
-impl Decision {
+impl HeaderPlan {
     fn new(kind: DecisionKind, vary: VarySet) -> Self {
-        Decision {
+        HeaderPlan {
             kind,
             reason: None,
             status: None,
@@ -893,49 +1105,179 @@ impl Decision {
         )
     }
 
-    /// The `Vary` names this decision depends on.
+    /// The `Vary` names this answer depends on.
     pub fn vary(&self) -> VarySet {
         self.vary
+    }
+
+    /// Whether a header's value is the request's `Origin` (then the adapter copies it).
+    pub fn reflects_origin(&self) -> bool {
+        self.acao == Some(PlanValue::RequestOrigin)
+    }
+
+    /// The CORS headers to set, in a stable order (`Vary` not included: merge
+    /// [`HeaderPlan::vary`] into the response's own).
+    pub fn values(&self) -> impl Iterator<Item = (CorsResponseHeader, PlanValue)> {
+        let stat = |v: Option<&'static StaticValue>| v.map(PlanValue::Static);
+        [
+            (CorsResponseHeader::AllowOrigin, self.acao),
+            (
+                CorsResponseHeader::AllowCredentials,
+                self.acac.then_some(PlanValue::Static(&TRUE)),
+            ),
+            (CorsResponseHeader::AllowMethods, stat(self.acam)),
+            (CorsResponseHeader::AllowHeaders, stat(self.acah)),
+            (CorsResponseHeader::MaxAge, stat(self.acma)),
+            (
+                CorsResponseHeader::AllowPrivateNetwork,
+                self.acapn.then_some(PlanValue::Static(&TRUE)),
+            ),
+            (CorsResponseHeader::ExposeHeaders, stat(self.aceh)),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+    }
+}
+
+/// The policy's answer to one request with `http` types: a [`HeaderPlan`] plus the request's
+/// `Origin` value when the plan reflects it. Cheap to keep while the handler runs: the policy's
+/// values are interned ([`StaticValue`]) and a reflected origin is the request's own value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    plan: HeaderPlan,
+    origin: Option<HeaderValue>,
+}
+
+/// The CORS response headers a policy sets (and [`strip_cors_headers`] removes).
+pub const CORS_RESPONSE_HEADERS: [HeaderName; 7] = [
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::ACCESS_CONTROL_ALLOW_METHODS,
+    header::ACCESS_CONTROL_ALLOW_HEADERS,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    header::ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+];
+
+/// Removes every CORS response header (those in [`CORS_RESPONSE_HEADERS`]), e.g. the ones an
+/// upstream set, so the policy alone decides.
+pub fn strip_cors_headers(headers: &mut HeaderMap) {
+    for name in &CORS_RESPONSE_HEADERS {
+        headers.remove(name);
+    }
+}
+
+impl Decision {
+    /// The library-independent plan.
+    pub fn plan(&self) -> &HeaderPlan {
+        &self.plan
+    }
+
+    /// The kind of answer.
+    pub fn kind(&self) -> DecisionKind {
+        self.plan.kind
+    }
+
+    /// Why the request was denied.
+    pub fn reason(&self) -> Option<Reason> {
+        self.plan.reason
+    }
+
+    /// The status the policy answers with: `Some` for preflights (allowed or denied), `None`
+    /// when the request goes on to the handler.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.plan.status
+    }
+
+    /// Whether the policy answers the request itself (a preflight) instead of the handler.
+    pub fn is_preflight(&self) -> bool {
+        self.plan.is_preflight()
+    }
+
+    /// The `Vary` names this decision depends on.
+    pub fn vary(&self) -> VarySet {
+        self.plan.vary
     }
 
     /// The CORS headers to set, in a stable order (`Vary` not included; see
     /// [`Decision::apply`]).
     pub fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
-        const TRUE: HeaderValue = HeaderValue::from_static("true");
-        [
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, self.acao.clone()),
-            (
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                self.acac.then_some(TRUE),
-            ),
-            (header::ACCESS_CONTROL_ALLOW_METHODS, self.acam.clone()),
-            (header::ACCESS_CONTROL_ALLOW_HEADERS, self.acah.clone()),
-            (header::ACCESS_CONTROL_MAX_AGE, self.acma.clone()),
-            (
-                ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
-                self.acapn.then_some(TRUE),
-            ),
-            (header::ACCESS_CONTROL_EXPOSE_HEADERS, self.aceh.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        self.plan.values().filter_map(|(name, value)| {
+            let value = match value {
+                PlanValue::Static(v) => v.header_value(),
+                PlanValue::RequestOrigin => self.origin.clone()?,
+            };
+            Some((name.header_name(), value))
+        })
     }
 
     /// Sets the CORS headers on a response (replacing any of the same name) and merges the
     /// `Vary` names into the response's `Vary` without duplicating any (`Vary: *` is left
     /// alone). Allocation-free unless the map must grow.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in self.headers() {
+        self.write(|name, value| {
             headers.insert(name, value);
+        });
+        merge_vary(headers, self.plan.vary);
+    }
+
+    /// [`Decision::apply`] for a map that holds no header yet (a preflight's answer): the
+    /// headers and `Vary` are appended without looking for values to replace or merge. On a
+    /// map that does hold headers, use [`Decision::apply`].
+    pub fn apply_to_empty(&self, headers: &mut HeaderMap) {
+        debug_assert!(headers.is_empty());
+        self.write(|name, value| {
+            headers.append(name, value);
+        });
+        if let Some(vary) = self.plan.vary.header_value() {
+            headers.append(header::VARY, vary);
         }
-        merge_vary(headers, self.vary);
+    }
+
+    /// Hands each header to `put`, in the order of [`Decision::headers`]; written out rather
+    /// than iterated so that no intermediate array of values is built on the hot path.
+    #[inline]
+    fn write(&self, mut put: impl FnMut(HeaderName, HeaderValue)) {
+        let p = &self.plan;
+        match p.acao {
+            Some(PlanValue::Static(v)) => {
+                put(header::ACCESS_CONTROL_ALLOW_ORIGIN, v.header_value())
+            }
+            Some(PlanValue::RequestOrigin) => {
+                if let Some(v) = &self.origin {
+                    put(header::ACCESS_CONTROL_ALLOW_ORIGIN, v.clone());
+                }
+            }
+            None => {}
+        }
+        if p.acac {
+            put(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                TRUE.header_value(),
+            );
+        }
+        if let Some(v) = p.acam {
+            put(header::ACCESS_CONTROL_ALLOW_METHODS, v.header_value());
+        }
+        if let Some(v) = p.acah {
+            put(header::ACCESS_CONTROL_ALLOW_HEADERS, v.header_value());
+        }
+        if let Some(v) = p.acma {
+            put(header::ACCESS_CONTROL_MAX_AGE, v.header_value());
+        }
+        if p.acapn {
+            put(ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, TRUE.header_value());
+        }
+        if let Some(v) = p.aceh {
+            put(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.header_value());
+        }
     }
 
     /// All headers including `Vary` as it would be added to a response with no `Vary` of its
     /// own: what the CLI prints.
     pub fn all_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         let mut v: Vec<_> = self.headers().collect();
-        if let Some(vary) = self.vary.header_value() {
+        if let Some(vary) = self.plan.vary.header_value() {
             v.push((header::VARY, vary));
         }
         v
