@@ -52,22 +52,21 @@
 //!
 //! ## Allocation
 //!
-//! actix-web 4 uses `http` 0.2 types while the core uses `http` 1, so the middleware copies
-//! the (at most four) CORS request headers (`Origin`, `Access-Control-Request-*`) into a
-//! reusable per-worker `HeaderMap`: one small copy per such header value, none for requests
-//! without `Origin`. On the way back, the reflected `Access-Control-Allow-Origin` reuses the
-//! request's own `Origin` value and the policy's constant values are converted once per worker
-//! and cached. The future is a pinned enum, not a boxed future.
+//! None of its own. actix-web 4 is on `http` 0.2 and the core on `http` 1, so the middleware
+//! does not convert maps: it lets the policy read actix's header map directly (through
+//! [`preflight::RequestHeaders`]) and gets back a library-independent [`HeaderPlan`]. The
+//! policy's values are interned `'static` text ([`preflight::StaticValue`]), written as
+//! `HeaderValue::from_static` (a pointer, no reference count); a reflected
+//! `Access-Control-Allow-Origin` is the request's own `Origin` value. The future is a pinned
+//! enum, not a boxed future.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-use std::cell::RefCell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -77,8 +76,10 @@ use actix_web::http::header::{self as ah, HeaderMap as ActixHeaderMap};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
-use preflight::policy::ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK;
-use preflight::{Config, ConfigErrors, Decision, Policy, SharedPolicy, VarySet};
+use preflight::{
+    Config, ConfigErrors, CorsRequestHeader, CorsResponseHeader, DecisionKind, HeaderPlan,
+    PlanValue, Policy, RequestHeaders, SharedPolicy, VarySet,
+};
 
 pub use preflight;
 
@@ -162,8 +163,6 @@ where
             service,
             policy: self.policy.clone(),
             strip_inner: self.strip_inner,
-            scratch: RefCell::new(http::HeaderMap::new()),
-            cache: Rc::new(ValueCache::default()),
         }))
     }
 }
@@ -173,9 +172,6 @@ pub struct CorsMiddleware<S> {
     service: S,
     policy: SharedPolicy,
     strip_inner: bool,
-    /// Reused request-header map (`clear` keeps its capacity).
-    scratch: RefCell<http::HeaderMap>,
-    cache: Rc<ValueCache>,
 }
 
 impl<S> std::fmt::Debug for CorsMiddleware<S> {
@@ -187,23 +183,9 @@ impl<S> std::fmt::Debug for CorsMiddleware<S> {
     }
 }
 
-/// The request headers the policy reads, in both `http` versions. Static names, so lookups in
-/// actix's map never build (allocate) a custom `HeaderName`.
-const CORS_REQUEST_HEADERS: [(http::HeaderName, ActixName); 4] = [
-    (http::header::ORIGIN, ah::ORIGIN),
-    (
-        http::header::ACCESS_CONTROL_REQUEST_METHOD,
-        ah::ACCESS_CONTROL_REQUEST_METHOD,
-    ),
-    (
-        http::header::ACCESS_CONTROL_REQUEST_HEADERS,
-        ah::ACCESS_CONTROL_REQUEST_HEADERS,
-    ),
-    (
-        ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK,
-        ActixName::from_static("access-control-request-private-network"),
-    ),
-];
+/// `Access-Control-Request-Private-Network` for actix.
+const ACTIX_REQUEST_PRIVATE_NETWORK: ActixName =
+    ActixName::from_static("access-control-request-private-network");
 
 /// `Access-Control-Allow-Private-Network` for actix.
 const ACTIX_ALLOW_PRIVATE_NETWORK: ActixName =
@@ -220,87 +202,57 @@ const ACTIX_CORS_RESPONSE_HEADERS: [ActixName; 7] = [
     ACTIX_ALLOW_PRIVATE_NETWORK,
 ];
 
-/// Copies the CORS request headers into `dst` (http 0.2 → http 1). Nothing is copied without
-/// `Origin`: the policy answers `NotCors` from its absence alone.
-fn copy_cors_request_headers(src: &ActixHeaderMap, dst: &mut http::HeaderMap) {
-    dst.clear();
-    if !src.contains_key(ah::ORIGIN) {
-        return;
-    }
-    for (name, actix) in &CORS_REQUEST_HEADERS {
-        for v in src.get_all(actix) {
-            // Both `http` versions accept exactly the same value bytes, so this cannot fail.
-            if let Ok(v) = http::HeaderValue::from_bytes(v.as_bytes()) {
-                dst.append(name.clone(), v);
-            }
-        }
-    }
+/// actix's header map as the policy reads it: static names, so a lookup never builds (or
+/// allocates) a `HeaderName`.
+struct ActixHeaders<'a>(&'a ActixHeaderMap);
+
+fn value_bytes(v: &ActixValue) -> &[u8] {
+    v.as_bytes()
 }
 
-/// http 0.2 method → http 1. Cannot fail for a method actix parsed; should it, any non-OPTIONS
-/// method gives the same decision as the real one (only `OPTIONS` is special), so `GET` stands in.
-fn convert_method(m: &actix_web::http::Method) -> http::Method {
-    http::Method::from_bytes(m.as_str().as_bytes()).unwrap_or(http::Method::GET)
+impl RequestHeaders for ActixHeaders<'_> {
+    type Values<'b>
+        = std::iter::Map<std::slice::Iter<'b, ActixValue>, fn(&'b ActixValue) -> &'b [u8]>
+    where
+        Self: 'b;
+
+    fn values(&self, name: CorsRequestHeader) -> Self::Values<'_> {
+        let name = match name {
+            CorsRequestHeader::Origin => &ah::ORIGIN,
+            CorsRequestHeader::RequestMethod => &ah::ACCESS_CONTROL_REQUEST_METHOD,
+            CorsRequestHeader::RequestHeaders => &ah::ACCESS_CONTROL_REQUEST_HEADERS,
+            CorsRequestHeader::RequestPrivateNetwork => &ACTIX_REQUEST_PRIVATE_NETWORK,
+        };
+        self.0
+            .get_all(name)
+            .map(value_bytes as fn(&ActixValue) -> &[u8])
+    }
 }
 
 #[inline]
-fn trace_decision(decision: &Decision, method: &http::Method, path: &str) {
-    if let Some(reason) = decision.reason() {
+fn trace_plan(plan: &HeaderPlan, method: &str, path: &str) {
+    if let Some(reason) = plan.reason() {
         tracing::debug!(
             target: "preflight",
             reason = reason.code(),
-            kind = decision.kind().as_str(),
-            method = method.as_str(),
+            kind = plan.kind().as_str(),
+            method,
             path,
             "CORS request denied"
         );
     }
 }
 
-/// Per-worker cache of converted header values (the policy's constant lists and `max-age`), so
-/// steady-state responses do not allocate. Bounded; cleared when full (e.g. after reloads).
-#[derive(Default)]
-struct ValueCache(RefCell<Vec<(http::HeaderValue, ActixValue)>>);
-
-const VALUE_CACHE_MAX: usize = 64;
-
-impl ValueCache {
-    fn convert(&self, v: &http::HeaderValue, origin: Option<&ActixValue>) -> Option<ActixValue> {
-        let bytes = v.as_bytes();
-        if let Some(o) = origin {
-            if o.as_bytes() == bytes {
-                return Some(o.clone());
-            }
-        }
-        match bytes {
-            b"*" => return Some(ActixValue::from_static("*")),
-            b"true" => return Some(ActixValue::from_static("true")),
-            _ => {}
-        }
-        let mut cache = self.0.borrow_mut();
-        if let Some((_, a)) = cache.iter().find(|(h, _)| h == v) {
-            return Some(a.clone());
-        }
-        let converted = ActixValue::from_bytes(bytes).ok()?;
-        if cache.len() >= VALUE_CACHE_MAX {
-            cache.clear();
-        }
-        cache.push((v.clone(), converted.clone()));
-        Some(converted)
+fn actix_name(name: CorsResponseHeader) -> ActixName {
+    match name {
+        CorsResponseHeader::AllowOrigin => ah::ACCESS_CONTROL_ALLOW_ORIGIN,
+        CorsResponseHeader::AllowCredentials => ah::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        CorsResponseHeader::AllowMethods => ah::ACCESS_CONTROL_ALLOW_METHODS,
+        CorsResponseHeader::AllowHeaders => ah::ACCESS_CONTROL_ALLOW_HEADERS,
+        CorsResponseHeader::MaxAge => ah::ACCESS_CONTROL_MAX_AGE,
+        CorsResponseHeader::AllowPrivateNetwork => ACTIX_ALLOW_PRIVATE_NETWORK,
+        CorsResponseHeader::ExposeHeaders => ah::ACCESS_CONTROL_EXPOSE_HEADERS,
     }
-}
-
-fn actix_name(name: &http::HeaderName) -> Option<ActixName> {
-    Some(match name.as_str() {
-        "access-control-allow-origin" => ah::ACCESS_CONTROL_ALLOW_ORIGIN,
-        "access-control-allow-credentials" => ah::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        "access-control-allow-methods" => ah::ACCESS_CONTROL_ALLOW_METHODS,
-        "access-control-allow-headers" => ah::ACCESS_CONTROL_ALLOW_HEADERS,
-        "access-control-expose-headers" => ah::ACCESS_CONTROL_EXPOSE_HEADERS,
-        "access-control-max-age" => ah::ACCESS_CONTROL_MAX_AGE,
-        "access-control-allow-private-network" => ACTIX_ALLOW_PRIVATE_NETWORK,
-        other => ActixName::from_bytes(other.as_bytes()).ok()?,
-    })
 }
 
 /// [`preflight::merge_vary`] for actix's header map.
@@ -321,23 +273,37 @@ fn strip_cors_headers(headers: &mut ActixHeaderMap) {
     }
 }
 
-/// [`Decision::apply`] for actix's header map.
+/// [`preflight::Decision::apply`] for actix's header map.
 fn apply(
-    decision: &Decision,
+    plan: &HeaderPlan,
     origin: Option<&ActixValue>,
-    cache: &ValueCache,
     strip_inner: bool,
     headers: &mut ActixHeaderMap,
 ) {
     if strip_inner {
         strip_cors_headers(headers);
     }
-    for (name, value) in decision.headers() {
-        if let (Some(n), Some(v)) = (actix_name(&name), cache.convert(&value, origin)) {
-            headers.insert(n, v);
-        }
-    }
-    merge_vary(headers, decision.vary());
+    plan.for_each_value(|name, value| {
+        let value = match (name, value) {
+            // An allowed exact origin is byte-equal to the request's `Origin`, so the request's
+            // own value serves (a reference count, no validation of a copy).
+            (CorsResponseHeader::AllowOrigin, PlanValue::Static(v)) if v.as_str() != "*" => {
+                match origin {
+                    Some(o) => o.clone(),
+                    None => ActixValue::from_static(v.as_str()),
+                }
+            }
+            // Interned values are visible ASCII (checked when the policy was compiled), which
+            // is what `from_static` requires.
+            (_, PlanValue::Static(v)) => ActixValue::from_static(v.as_str()),
+            (_, PlanValue::RequestOrigin) => match origin {
+                Some(o) => o.clone(),
+                None => return,
+            },
+        };
+        headers.insert(actix_name(name), value);
+    });
+    merge_vary(headers, plan.vary());
 }
 
 impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
@@ -352,32 +318,25 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let method = convert_method(req.method());
-        let decision = {
-            let mut scratch = self.scratch.borrow_mut();
-            copy_cors_request_headers(req.headers(), &mut scratch);
-            self.policy.load().evaluate(&method, req.path(), &scratch)
-        };
-        trace_decision(&decision, &method, req.path());
-        let origin = match decision.kind() {
-            preflight::DecisionKind::ActualAllow | preflight::DecisionKind::PreflightAllow => {
+        let plan = self.policy.load().plan(
+            req.method().as_str().as_bytes(),
+            req.path(),
+            &ActixHeaders(req.headers()),
+        );
+        trace_plan(&plan, req.method().as_str(), req.path());
+        let origin = match plan.kind() {
+            DecisionKind::ActualAllow | DecisionKind::PreflightAllow => {
                 req.headers().get(ah::ORIGIN).cloned()
             }
             _ => None,
         };
-        if decision.is_preflight() {
-            let status = decision
+        if plan.is_preflight() {
+            let status = plan
                 .status()
                 .and_then(|s| ActixStatus::from_u16(s.as_u16()).ok())
                 .unwrap_or(ActixStatus::FORBIDDEN);
             let mut res = HttpResponse::new(status);
-            apply(
-                &decision,
-                origin.as_ref(),
-                &self.cache,
-                false,
-                res.headers_mut(),
-            );
+            apply(&plan, origin.as_ref(), false, res.headers_mut());
             return CorsFuture {
                 kind: Kind::Preflight {
                     response: Some(req.into_response(res.map_into_right_body())),
@@ -387,9 +346,8 @@ where
         CorsFuture {
             kind: Kind::Actual {
                 future: self.service.call(req),
-                decision,
+                plan,
                 origin,
-                cache: Rc::clone(&self.cache),
                 strip_inner: self.strip_inner,
             },
         }
@@ -412,9 +370,8 @@ pin_project! {
         Actual {
             #[pin]
             future: F,
-            decision: Decision,
+            plan: HeaderPlan,
             origin: Option<ActixValue>,
-            cache: Rc<ValueCache>,
             strip_inner: bool,
         },
     }
@@ -436,9 +393,8 @@ where
             },
             KindProj::Actual {
                 future,
-                decision,
+                plan,
                 origin,
-                cache,
                 strip_inner,
             } => {
                 let mut res = match ready!(future.poll(cx)) {
@@ -447,23 +403,11 @@ where
                         // The error's own response, decorated, travels on inside the error:
                         // the error stays an `Err` for outer middleware and keeps its cause.
                         let mut res = err.error_response();
-                        apply(
-                            decision,
-                            origin.as_ref(),
-                            cache,
-                            *strip_inner,
-                            res.headers_mut(),
-                        );
+                        apply(plan, origin.as_ref(), *strip_inner, res.headers_mut());
                         return Poll::Ready(Err(InternalError::from_response(err, res).into()));
                     }
                 };
-                apply(
-                    decision,
-                    origin.as_ref(),
-                    cache,
-                    *strip_inner,
-                    res.headers_mut(),
-                );
+                apply(plan, origin.as_ref(), *strip_inner, res.headers_mut());
                 Poll::Ready(Ok(res))
             }
         }

@@ -41,8 +41,61 @@ fn main() {
             }
         }
         "setup" => drop(reqs),
-        _ => panic!(),
+        "actix-setup" | "actix-none" | "actix-ours" | "actix-theirs" => {
+            drop(reqs);
+            actix(which, s, n);
+        }
+        _ => panic!("unknown implementation {which}"),
     }
     std::hint::black_box(&out);
     std::mem::forget(out);
+}
+
+fn actix(which: &str, s: Scenario, n: usize) {
+    use actix_web::dev::Service as _;
+    use actix_web::{web, App, HttpResponse};
+    let sys = actix_rt::System::new();
+    let handler = || web::to(|| async { HttpResponse::Ok().finish() });
+    let reqs: Vec<_> = (0..n).map(|_| actix_request(s).to_request()).collect();
+    let mut out = Vec::with_capacity(n);
+    match which {
+        "actix-setup" => {
+            let app = sys.block_on(actix_web::test::init_service(
+                App::new().default_service(handler()),
+            ));
+            for _ in reqs {
+                out.push(sys.block_on(async { 0 }) == 0);
+            }
+            drop(app);
+        }
+        "actix-none" => {
+            let app = sys.block_on(actix_web::test::init_service(
+                App::new().default_service(handler()),
+            ));
+            for r in reqs {
+                out.push(sys.block_on(app.call(r)).is_ok());
+            }
+        }
+        "actix-ours" => {
+            let app = sys.block_on(actix_web::test::init_service(
+                App::new()
+                    .wrap(preflight_actix::Cors::new(preflight_policy(Size::One)))
+                    .default_service(handler()),
+            ));
+            for r in reqs {
+                out.push(sys.block_on(app.call(r)).is_ok());
+            }
+        }
+        _ => {
+            let app = sys.block_on(actix_web::test::init_service(
+                App::new()
+                    .wrap(actix_cors(Size::One))
+                    .default_service(handler()),
+            ));
+            for r in reqs {
+                out.push(sys.block_on(app.call(r)).is_ok());
+            }
+        }
+    }
+    std::hint::black_box(&out);
 }

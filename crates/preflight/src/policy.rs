@@ -1115,6 +1115,39 @@ impl HeaderPlan {
         self.acao == Some(PlanValue::RequestOrigin)
     }
 
+    /// Calls `f` for each CORS header to set, in the order of [`HeaderPlan::values`]; written
+    /// out rather than iterated, so adapters' hot paths build no intermediate array.
+    #[inline]
+    pub fn for_each_value(&self, mut f: impl FnMut(CorsResponseHeader, PlanValue)) {
+        if let Some(v) = self.acao {
+            f(CorsResponseHeader::AllowOrigin, v);
+        }
+        if self.acac {
+            f(
+                CorsResponseHeader::AllowCredentials,
+                PlanValue::Static(&TRUE),
+            );
+        }
+        if let Some(v) = self.acam {
+            f(CorsResponseHeader::AllowMethods, PlanValue::Static(v));
+        }
+        if let Some(v) = self.acah {
+            f(CorsResponseHeader::AllowHeaders, PlanValue::Static(v));
+        }
+        if let Some(v) = self.acma {
+            f(CorsResponseHeader::MaxAge, PlanValue::Static(v));
+        }
+        if self.acapn {
+            f(
+                CorsResponseHeader::AllowPrivateNetwork,
+                PlanValue::Static(&TRUE),
+            );
+        }
+        if let Some(v) = self.aceh {
+            f(CorsResponseHeader::ExposeHeaders, PlanValue::Static(v));
+        }
+    }
+
     /// The CORS headers to set, in a stable order (`Vary` not included: merge
     /// [`HeaderPlan::vary`] into the response's own).
     pub fn values(&self) -> impl Iterator<Item = (CorsResponseHeader, PlanValue)> {
@@ -1234,43 +1267,17 @@ impl Decision {
         }
     }
 
-    /// Hands each header to `put`, in the order of [`Decision::headers`]; written out rather
-    /// than iterated so that no intermediate array of values is built on the hot path.
+    /// Hands each header to `put`, in the order of [`Decision::headers`].
     #[inline]
     fn write(&self, mut put: impl FnMut(HeaderName, HeaderValue)) {
-        let p = &self.plan;
-        match p.acao {
-            Some(PlanValue::Static(v)) => {
-                put(header::ACCESS_CONTROL_ALLOW_ORIGIN, v.header_value())
-            }
-            Some(PlanValue::RequestOrigin) => {
+        self.plan.for_each_value(|name, value| match value {
+            PlanValue::Static(v) => put(name.header_name(), v.header_value()),
+            PlanValue::RequestOrigin => {
                 if let Some(v) = &self.origin {
-                    put(header::ACCESS_CONTROL_ALLOW_ORIGIN, v.clone());
+                    put(name.header_name(), v.clone());
                 }
             }
-            None => {}
-        }
-        if p.acac {
-            put(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                TRUE.header_value(),
-            );
-        }
-        if let Some(v) = p.acam {
-            put(header::ACCESS_CONTROL_ALLOW_METHODS, v.header_value());
-        }
-        if let Some(v) = p.acah {
-            put(header::ACCESS_CONTROL_ALLOW_HEADERS, v.header_value());
-        }
-        if let Some(v) = p.acma {
-            put(header::ACCESS_CONTROL_MAX_AGE, v.header_value());
-        }
-        if p.acapn {
-            put(ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK, TRUE.header_value());
-        }
-        if let Some(v) = p.aceh {
-            put(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.header_value());
-        }
+        });
     }
 
     /// All headers including `Vary` as it would be added to a response with no `Vary` of its
