@@ -222,6 +222,9 @@ struct OriginSet {
     any_port: FastMap<Box<[u8]>, Vec<Box<[u8]>>>,
     /// suffix → (scheme, port) for `*.suffix`.
     subdomains: FastMap<Box<[u8]>, Vec<SchemePort>>,
+    /// Fewest and most dots in a `subdomains` suffix: only a host's suffixes with a dot count in
+    /// this range are looked up (a disallowed origin usually needs no lookup at all).
+    suffix_dots: (usize, usize),
 }
 
 impl OriginSet {
@@ -251,11 +254,21 @@ impl OriginSet {
             }
         }
         if !self.subdomains.is_empty() {
-            // Try every proper suffix that starts after a dot: O(number of labels) lookups.
+            // Try every proper suffix that starts after a dot and has as many dots as some
+            // pattern's suffix: at most one lookup per label.
             let host = raw.host;
+            let (min_dots, max_dots) = self.suffix_dots;
+            let mut dots_after = host.iter().filter(|&&b| b == b'.').count();
             for (i, &b) in host.iter().enumerate() {
                 if b != b'.' {
                     continue;
+                }
+                dots_after -= 1;
+                if dots_after > max_dots {
+                    continue;
+                }
+                if dots_after < min_dots {
+                    break;
                 }
                 let Some(suffix) = host.get(i + 1..) else {
                     continue;
@@ -330,6 +343,11 @@ impl Compiled {
                         .push((scheme.as_bytes().into(), *port)),
                 }
             }
+            let dots = |k: &Box<[u8]>| k.iter().filter(|&&b| b == b'.').count();
+            set.suffix_dots = (
+                set.subdomains.keys().map(dots).min().unwrap_or(0),
+                set.subdomains.keys().map(dots).max().unwrap_or(0),
+            );
             OriginRule::List(set)
         };
         let joined = |names: &[&str]| {

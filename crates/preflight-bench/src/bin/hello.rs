@@ -1,6 +1,8 @@
 //! An axum hello-world for end-to-end load tests: `hello MODE PORT` where MODE is `none`,
 //! `preflight` (Preflight's tower layer) or `tower-http` (tower-http's `CorsLayer`), both with
-//! the benchmark configuration (`preflight_bench::Size::Ten`).
+//! the benchmark configuration (`preflight_bench::Size::Ten`), or `static-headers`: no CORS
+//! logic, the handler itself returns the four headers a CORS layer adds to an allowed request
+//! (the wire cost of CORS, which no implementation can avoid).
 
 use axum::{routing::get, Router};
 use preflight_bench::{preflight_policy, tower_http_layer, Size};
@@ -14,8 +16,22 @@ fn main() -> std::io::Result<()> {
         "none" => app,
         "preflight" => app.layer(preflight_tower::CorsLayer::new(preflight_policy(Size::Ten))),
         "tower-http" => app.layer(tower_http_layer(Size::Ten)),
+        "static-headers" => Router::new().route(
+            "/",
+            get(|| async {
+                (
+                    [
+                        ("access-control-allow-origin", "https://app5.customer.example"),
+                        ("access-control-allow-credentials", "true"),
+                        ("access-control-expose-headers", "x-request-id"),
+                        ("vary", "Origin"),
+                    ],
+                    "hello",
+                )
+            }),
+        ),
         other => {
-            eprintln!("unknown mode {other:?}: none | preflight | tower-http");
+            eprintln!("unknown mode {other:?}: none | preflight | tower-http | static-headers");
             std::process::exit(2);
         }
     };
