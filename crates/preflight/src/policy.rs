@@ -343,11 +343,12 @@ impl Compiled {
                         .push((scheme.as_bytes().into(), *port)),
                 }
             }
-            let dots = |k: &Box<[u8]>| k.iter().filter(|&&b| b == b'.').count();
-            set.suffix_dots = (
-                set.subdomains.keys().map(dots).min().unwrap_or(0),
-                set.subdomains.keys().map(dots).max().unwrap_or(0),
-            );
+            let dots = || {
+                set.subdomains
+                    .keys()
+                    .map(|k| k.iter().filter(|&&b| b == b'.').count())
+            };
+            set.suffix_dots = (dots().min().unwrap_or(0), dots().max().unwrap_or(0));
             OriginRule::List(set)
         };
         let joined = |names: &[&str]| {
