@@ -580,6 +580,11 @@ impl Compiled {
         if self.any_header && !is_authorization {
             return true;
         }
+        // Browsers send lowercase names (Fetch "CORS-unsafe request-header names"): look those
+        // up as they are; lowercase a copy only for other clients.
+        if !name.iter().any(u8::is_ascii_uppercase) {
+            return self.headers.contains(name);
+        }
         let mut buf = [0u8; config::MAX_HEADER_NAME_LEN];
         let Some(dst) = buf.get_mut(..name.len()) else {
             return false;
