@@ -28,7 +28,8 @@ fn nginx_to_stdout_with_warnings_on_stderr() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("proxy_pass http://10.0.0.1:9000;"));
+    assert!(stdout.contains("    server 10.0.0.1:9000;"));
+    assert!(stdout.contains("proxy_pass http://preflight_upstream;"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning nginx_unusual_requests"));
 }
 

@@ -10,8 +10,10 @@
 //! 1. `# ==== part 1: maps (http context) ====` — `map` blocks. Variables are named
 //!    `$preflight_<scope>_<what>` (`top` for the top level, `r1`, `r2`, … for routes, longest
 //!    prefix first); nothing else is defined.
-//! 2. `# ==== part 2: server ====` — a complete `server { listen …; location … }` that proxies
-//!    to the upstream ([`NginxOptions::upstream`], default `http://127.0.0.1:8080`). To put the
+//! 2. `# ==== part 2: server ====` — an `upstream preflight_upstream` block with connection
+//!    reuse (`keepalive 32`, HTTP/1.1 to the upstream, the upstream's own `Host` kept) and a
+//!    complete `server { listen …; location … }` that proxies to it ([`NginxOptions::upstream`],
+//!    default `http://127.0.0.1:8080`). To put the
 //!    CORS handling into a `server` of your own instead, copy the `location` blocks (their
 //!    `if`/`add_header`/`proxy_hide_header` lines, and your own `proxy_pass`) into it.
 //!
@@ -101,6 +103,7 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
     let mut losses = Losses::default();
     let mut maps = String::new();
     let mut server = String::new();
+    let (upstream_block, proxy) = proxy_lines(&opts.upstream);
 
     let unusual = losses.push(
         "nginx_unusual_requests",
@@ -179,7 +182,7 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
             Some(path) => format!("^~ {}", location_path(path)),
             None => "/".to_owned(),
         };
-        location(&mut server, &loc, s, p, &opts.upstream);
+        location(&mut server, &loc, s, p, &proxy);
         // nginx answers `/public` with a 301 to `/public/` when a proxied prefix location ends
         // with a slash; the core applies another scope to `/public`, so give it its own location.
         if let Some(bare) = s
@@ -202,7 +205,7 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
                         &format!("= {}", location_path(bare)),
                         target,
                         tp,
-                        &opts.upstream,
+                        &proxy,
                     );
                 }
             }
@@ -227,7 +230,9 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
     }
     out.push_str("\n# ==== part 1: maps (http context) ====\n\n");
     out.push_str(&maps);
-    out.push_str("\n# ==== part 2: server ====\n\nserver {\n");
+    out.push_str("\n# ==== part 2: server ====\n\n");
+    out.push_str(&upstream_block);
+    out.push_str("server {\n");
     let _ = writeln!(out, "    listen {};", opts.listen);
     out.push_str(&server);
     out.push_str("}\n");
@@ -238,7 +243,32 @@ pub fn to_nginx_with(policy: &preflight::Policy, opts: &NginxOptions) -> Export 
 }
 
 /// One `location` block answering for scope `s` (variables `$<p>_*`).
-fn location(server: &mut String, loc: &str, s: &Scope, p: &str, upstream: &str) {
+/// The `upstream` block (connections to the upstream are reused, as a production config would
+/// have them) and the proxy lines of every location, for an upstream URL of the form
+/// `scheme://host[:port]`; anything else is proxied to as written, without reuse.
+fn proxy_lines(upstream: &str) -> (String, String) {
+    let parsed = upstream.split_once("://").filter(|(scheme, authority)| {
+        matches!(*scheme, "http" | "https")
+            && !authority.is_empty()
+            && !authority
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b"/?#{};\"'$\\".contains(&b))
+    });
+    match parsed {
+        Some((scheme, authority)) => (
+            format!(
+                "upstream preflight_upstream {{\n    server {authority};\n    keepalive 32;\n}}\n\n"
+            ),
+            format!(
+                "        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        \
+                 proxy_set_header Host {authority};\n        proxy_pass {scheme}://preflight_upstream;\n"
+            ),
+        ),
+        None => (String::new(), format!("        proxy_pass {upstream};\n")),
+    }
+}
+
+fn location(server: &mut String, loc: &str, s: &Scope, p: &str, proxy: &str) {
     let _ = writeln!(server, "    location {loc} {{");
     let _ = writeln!(
         server,
@@ -283,7 +313,7 @@ fn location(server: &mut String, loc: &str, s: &Scope, p: &str, upstream: &str) 
     for h in CORS_HEADERS {
         let _ = writeln!(server, "        proxy_hide_header {h};");
     }
-    let _ = writeln!(server, "        proxy_pass {upstream};");
+    server.push_str(proxy);
     server.push_str("    }\n");
 }
 

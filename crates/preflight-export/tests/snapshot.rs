@@ -32,7 +32,13 @@ fn example_policy_key_lines() {
         "        add_header Access-Control-Allow-Credentials $preflight_top_out_acac always;",
         "        add_header Vary $preflight_top_out_vary always;",
         "        proxy_hide_header Access-Control-Allow-Origin;",
-        "        proxy_pass http://127.0.0.1:8080;",
+        "upstream preflight_upstream {",
+        "    server 127.0.0.1:8080;",
+        "    keepalive 32;",
+        "        proxy_http_version 1.1;",
+        "        proxy_set_header Connection \"\";",
+        "        proxy_set_header Host 127.0.0.1:8080;",
+        "        proxy_pass http://preflight_upstream;",
         "    listen 80;",
     ] {
         assert!(
