@@ -778,14 +778,26 @@ impl VarySet {
 
     /// The names as one `Vary` value (`Origin, Access-Control-Request-Method`), from a static
     /// table; `""` for the empty set. For adapters on other `http` versions.
-    pub fn as_str(self) -> &'static str {
-        VARY_VALUES.get(usize::from(self.0)).copied().unwrap_or("")
+    pub const fn as_str(self) -> &'static str {
+        VARY_VALUES[(self.0 & 0xf) as usize]
+    }
+
+    /// The set with these bits (see the constants; bits above the four names are ignored).
+    /// With [`VarySet::as_str`] it lets adapters build static tables of every `Vary` value.
+    pub const fn from_bits(bits: u8) -> VarySet {
+        VarySet(bits & 0xf)
+    }
+
+    /// The set's bits.
+    pub const fn bits(self) -> u8 {
+        self.0
     }
 
     /// The header value listing these names, or `None` for the empty set.
     pub fn header_value(self) -> Option<HeaderValue> {
-        let s = self.as_str();
-        (!s.is_empty()).then(|| HeaderValue::from_static(s))
+        // A copy from a static table: building the value with `from_static` at run time would
+        // check each of its up to 104 bytes on every response.
+        (!self.is_empty()).then(|| VARY_HEADER_VALUES[(self.0 & 0xf) as usize].clone())
     }
 
     /// The names of `self` that the given `Vary` lines do not list yet (case-insensitive), or
@@ -1068,6 +1080,14 @@ pub enum PlanValue {
     /// when allowed, or any origin under `dangerously_reflect_any_origin`).
     RequestOrigin,
 }
+
+/// Every `Vary` value as an `http` header value, built at compile time.
+static VARY_HEADER_VALUES: [HeaderValue; 16] = {
+    macro_rules! values {
+        ($($i:literal)*) => { [$(HeaderValue::from_static(VARY_VALUES[$i])),*] };
+    }
+    values!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+};
 
 /// The policy's answer to one request, independent of any HTTP library: its kind, the status
 /// (for preflights), which headers to set and where their values come from, and a reason for

@@ -21,7 +21,10 @@ fn main() -> std::io::Result<()> {
             get(|| async {
                 (
                     [
-                        ("access-control-allow-origin", "https://app5.customer.example"),
+                        (
+                            "access-control-allow-origin",
+                            "https://app5.customer.example",
+                        ),
                         ("access-control-allow-credentials", "true"),
                         ("access-control-expose-headers", "x-request-id"),
                         ("vary", "Origin"),
