@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 mod cache;
 mod evaluate;
+pub(crate) mod fast_url;
 pub mod headers;
 mod reason;
 mod redirect;
@@ -42,11 +43,17 @@ mod request;
 mod response;
 pub mod safelist;
 mod scenario;
+mod small;
+mod text;
 
 pub use cache::PreflightCache;
 pub use evaluate::{
     evaluate, evaluate_verdict, evaluate_with, Answer, Evaluation, Outgoing, Server, Step,
 };
+/// Where the model's fast URL/origin recognition disagrees with the `url` crate on an input
+/// (`None`: nowhere). For the fuzz target's cross-check; not a stable API.
+#[doc(hidden)]
+pub use fast_url::fast_path_disagreement;
 pub use reason::{Failure, Reason};
 pub use redirect::{follow_redirect, RedirectState};
 pub use request::{prepare, PreparedRequest, RequestInit};

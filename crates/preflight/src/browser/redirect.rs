@@ -4,7 +4,10 @@ use url::Url;
 
 use super::headers::{get, Header};
 use super::reason::{Failure, Reason};
-use super::request::PreparedRequest;
+use std::borrow::Cow;
+
+use super::fast_url::{Loc, Tuple};
+use super::request::{PreparedRequest, Redirectable};
 use super::RequestMode;
 use crate::Origin;
 
@@ -86,37 +89,81 @@ pub fn follow_redirect(
     let Some(current) = state.current_url().cloned() else {
         return Ok(None);
     };
+    let mut hop = Hop {
+        redirect_count: state.redirect_count,
+        tainted: state.tainted,
+        cors_tainting: state.cors_tainting,
+        mode: state.mode,
+    };
+    let r = redirect_step(
+        state.origin.tuple(),
+        &Loc::Parsed(current),
+        &mut hop,
+        request,
+        status,
+        get(headers, "location"),
+    );
+    state.redirect_count = hop.redirect_count;
+    state.tainted = hop.tainted;
+    let next = match r? {
+        None => return Ok(None),
+        Some(next) => next,
+    };
+    let next = match next {
+        Loc::Parsed(u) => u,
+        // Recognized: parses to exactly its input.
+        Loc::Canon(p) => Url::parse(p.s).map_err(|_| Failure::new(Reason::InvalidRedirect, p.s))?,
+    };
+    state.url_list.push(next.clone());
+    Ok(Some(next))
+}
+
+/// The part of [`RedirectState`] a redirect reads and changes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hop {
+    pub redirect_count: u8,
+    pub tainted: bool,
+    pub cors_tainting: bool,
+    pub mode: RequestMode,
+}
+
+/// [`follow_redirect`] for a request from the page origin `page` (`None`: opaque) at
+/// `current`, given the redirect's `Location` value (`None`: absent).
+pub(crate) fn redirect_step<'s>(
+    page: Option<Tuple<'_>>,
+    current: &Loc<'s>,
+    hop: &mut Hop,
+    request: &mut impl Redirectable,
+    status: u16,
+    location: Option<Cow<'s, str>>,
+) -> Result<Option<Loc<'s>>, Failure> {
     // Step 3–5: location URL, relative to the current URL; the fragment is inherited.
-    let Some(location) = get(headers, "location") else {
+    let Some(location) = location else {
         return Ok(None);
     };
-    let mut next = current
-        .join(&location)
-        .map_err(|_| Failure::new(Reason::InvalidRedirect, location.as_ref()))?;
-    if next.fragment().is_none() && current.fragment().is_some() {
-        next.set_fragment(current.fragment());
-    }
+    let next = match current.join(location.clone()) {
+        Ok(n) => n,
+        Err(_) => return Err(Failure::new(Reason::InvalidRedirect, location.as_ref())),
+    };
     // Step 6.
     if next.scheme() != "http" && next.scheme() != "https" {
         return Err(Failure::new(Reason::UnsafeRedirect, next.as_str()));
     }
     // Step 7–8: the 21st redirect fails.
-    if state.redirect_count >= 20 {
+    if hop.redirect_count >= 20 {
         return Err(Failure::new(Reason::TooManyRedirects, next.as_str()));
     }
-    state.redirect_count += 1;
-    let has_userinfo = !next.username().is_empty() || next.password().is_some();
-    let next_origin = Origin::from_url(&next);
+    hop.redirect_count += 1;
+    let has_userinfo = next.has_userinfo();
     // Step 9: cors mode, userinfo, and the request's origin is not same origin with it.
-    if state.mode == RequestMode::Cors && has_userinfo && !state.origin.is_same_origin(&next_origin)
-    {
+    if hop.mode == RequestMode::Cors && has_userinfo && !next.same_origin_with(page) {
         return Err(Failure::new(
             Reason::RedirectContainsCredentials,
             next.as_str(),
         ));
     }
     // Step 10: tainting cors and userinfo.
-    if state.cors_tainting && has_userinfo {
+    if hop.cors_tainting && has_userinfo {
         return Err(Failure::new(
             Reason::RedirectContainsCredentials,
             next.as_str(),
@@ -125,15 +172,13 @@ pub fn follow_redirect(
     // Step 12 (R49).
     request.apply_redirect_method_change(status);
     // Step 14 (R50): another origin → drop Authorization.
-    let current_origin = Origin::from_url(&current);
-    if !current_origin.is_same_origin(&next_origin) {
+    let same = current.same_origin(&next);
+    if !same {
         request.remove_authorization();
     }
     // R51: redirect-taint over the URL list.
-    if !next_origin.is_same_origin(&current_origin) && !state.origin.is_same_origin(&current_origin)
-    {
-        state.tainted = true;
+    if !same && !current.same_origin_with(page) {
+        hop.tainted = true;
     }
-    state.url_list.push(next.clone());
     Ok(Some(next))
 }
