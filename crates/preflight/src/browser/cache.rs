@@ -168,7 +168,7 @@ impl<S: AsRef<str> + Clone> Core<S> {
     }
 
     /// R31 / C2: records a successful preflight made with `credentials` at `now` by fetch
-    /// number `by`. Returns whether (Chromium) an entry for the key was replaced.
+    /// number `by`. Returns the fetch whose entry it replaced (Chromium, C2).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn store(
         &mut self,
@@ -180,7 +180,7 @@ impl<S: AsRef<str> + Clone> Core<S> {
         max_age: u64,
         now: Duration,
         by: u16,
-    ) -> bool {
+    ) -> Option<u16> {
         let include = credentials == CredentialsMode::Include;
         let expires = now.saturating_add(Duration::from_secs(max_age.min(self.cap)));
         match self.behavior {
@@ -220,14 +220,19 @@ impl<S: AsRef<str> + Clone> Core<S> {
                 for h in headers {
                     upsert(None, Some(h));
                 }
-                false
+                None
             }
             Behavior::Chromium => {
-                let before = self.chromium.len();
+                let replaced = self
+                    .chromium
+                    .iter()
+                    .find(|e| {
+                        e.origin.as_ref() == origin.as_ref() && e.url.as_ref() == url.as_ref()
+                    })
+                    .map(|e| e.by);
                 self.chromium.retain(|e| {
                     !(e.origin.as_ref() == origin.as_ref() && e.url.as_ref() == url.as_ref())
                 });
-                let replaced = self.chromium.len() != before;
                 if url.as_ref().len() >= 1024 {
                     return replaced;
                 }
@@ -245,18 +250,140 @@ impl<S: AsRef<str> + Clone> Core<S> {
         }
     }
 
-    /// R37: removes every entry for (origin, URL).
-    pub(crate) fn clear(&mut self, origin: &str, url: &str) {
+    /// R37: removes every entry for (origin, URL); returns how many.
+    pub(crate) fn clear(&mut self, origin: &str, url: &str) -> usize {
+        let before = self.len();
         self.spec
             .retain(|e| !(e.origin.as_ref() == origin && e.url.as_ref() == url));
         self.chromium
             .retain(|e| !(e.origin.as_ref() == origin && e.url.as_ref() == url));
+        before - self.len()
     }
 
-    /// R19 / C5.
-    pub(crate) fn on_network_error(&mut self, origin: &str, url: &str) {
+    /// R19 / C5: returns how many entries were cleared.
+    pub(crate) fn on_network_error(&mut self, origin: &str, url: &str) -> usize {
         if self.behavior == Behavior::Spec {
-            self.clear(origin, url);
+            self.clear(origin, url)
+        } else {
+            0
+        }
+    }
+
+    /// Why [`Core::lookup`] with the same arguments does not allow the request (for
+    /// explanations; call it before the lookup, which may remove entries).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn why_not<N: AsRef<str>>(
+        &self,
+        origin: &str,
+        url: &str,
+        credentials: CredentialsMode,
+        method: &str,
+        unsafe_names: &[N],
+        force_method: bool,
+        now: Duration,
+    ) -> String {
+        let include = credentials == CredentialsMode::Include;
+        let t = |d: Duration| d.as_secs();
+        let auth = |n: &str| n.eq_ignore_ascii_case("authorization");
+        match self.behavior {
+            Behavior::Spec => {
+                let keyed: Vec<&SpecEntry<S>> = self
+                    .spec
+                    .iter()
+                    .filter(|e| e.origin.as_ref() == origin && e.url.as_ref() == url)
+                    .collect();
+                if keyed.is_empty() {
+                    return format!("it holds no entry for origin {origin} and {url}");
+                }
+                let fresh: Vec<&&SpecEntry<S>> = keyed.iter().filter(|e| e.expires > now).collect();
+                if fresh.is_empty() {
+                    let last = keyed.iter().map(|e| t(e.expires)).max().unwrap_or(0);
+                    return format!(
+                        "its entries for origin {origin} and {url} expired (the last at t={last} s; R33)"
+                    );
+                }
+                let usable: Vec<&&&SpecEntry<S>> =
+                    fresh.iter().filter(|e| e.credentials || !include).collect();
+                if usable.is_empty() {
+                    return "its entries come from preflights without credentials, and this request includes credentials (R34)".to_string();
+                }
+                if force_method || !is_cors_safelisted_method(method) {
+                    let has = usable.iter().any(|e| {
+                        e.method
+                            .as_ref()
+                            .is_some_and(|m| m.as_ref() == method || m.as_ref() == "*")
+                    });
+                    if !has {
+                        return if force_method && is_cors_safelisted_method(method) {
+                            format!("it holds no entry for method {method}, which the use-CORS-preflight flag requires even for a safelisted method (R18)")
+                        } else {
+                            format!("it holds no entry for method {method} (R35)")
+                        };
+                    }
+                }
+                for n in unsafe_names {
+                    let n = n.as_ref();
+                    let exact = usable.iter().any(|e| {
+                        e.header
+                            .as_ref()
+                            .is_some_and(|h| h.as_ref().eq_ignore_ascii_case(n))
+                    });
+                    let star = usable
+                        .iter()
+                        .any(|e| e.header.as_ref().is_some_and(|h| h.as_ref() == "*"));
+                    let covered = exact || (star && !auth(n));
+                    if !covered {
+                        return if star {
+                            "its `*` header entry does not cover Authorization (R36)".to_string()
+                        } else {
+                            format!(
+                                "it holds no entry for header {} (R36)",
+                                n.to_ascii_lowercase()
+                            )
+                        };
+                    }
+                }
+                "it allows the request".to_string()
+            }
+            Behavior::Chromium => {
+                let Some(e) = self
+                    .chromium
+                    .iter()
+                    .find(|e| e.origin.as_ref() == origin && e.url.as_ref() == url)
+                else {
+                    return format!("it holds no entry for origin {origin} and {url}");
+                };
+                let from = e.by;
+                // The same tests as `lookup`.
+                let star_ok = !e.credentials;
+                let method_ok = (!force_method && is_cors_safelisted_method(method))
+                    || e.methods.iter().any(|m| m.as_ref() == method)
+                    || (star_ok && e.methods.iter().any(|m| m.as_ref() == "*"));
+                let header_ok = |n: &str| {
+                    e.headers.iter().any(|h| h.as_ref().eq_ignore_ascii_case(n))
+                        || (star_ok && e.headers.iter().any(|h| h.as_ref() == "*") && !auth(n))
+                };
+                let why = if e.expires <= now {
+                    format!("expired at t={} s", t(e.expires))
+                } else if !e.credentials && include {
+                    "comes from a preflight without credentials, and this request includes credentials (C6)".to_string()
+                } else if !method_ok {
+                    format!("does not allow method {method}")
+                } else if let Some(n) = unsafe_names
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .find(|n| !header_ok(n))
+                {
+                    if auth(n) && e.headers.iter().any(|h| h.as_ref() == "*") {
+                        "has `*` for headers, which a cache lookup never lets cover Authorization (C7)".to_string()
+                    } else {
+                        format!("does not allow header {}", n.to_ascii_lowercase())
+                    }
+                } else {
+                    return "it allows the request".to_string();
+                };
+                format!("its entry (from fetch #{from}) {why}, so it is removed (C3)")
+            }
         }
     }
 }

@@ -24,7 +24,8 @@ use super::response::{
 };
 use super::safelist::is_cors_safelisted_method;
 use super::scenario::{
-    Outcome, PreflightRequestHeaders, Scenario, ScenarioRequest, ScenarioResponse, Stage,
+    CacheMode, EarlierFetch, Outcome, PreflightRequestHeaders, Protocol, RequestBody, Scenario,
+    ScenarioRequest, ScenarioResponse, Stage,
 };
 use super::text::{cat, joined_len, push_lower_joined, Num};
 use super::{Behavior, CredentialsMode, RequestMode};
@@ -64,6 +65,9 @@ pub struct Evaluation {
     pub fix: Option<String>,
     /// The explanation, step by step (empty from [`evaluate_verdict`]).
     pub steps: Vec<Step>,
+    /// The earlier fetches of the scenario ([`Scenario::before`]), in order (extension).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<Evaluation>,
     /// Whether steps, message and fix are built.
     #[serde(skip)]
     explain: bool,
@@ -86,6 +90,7 @@ impl Evaluation {
             } else {
                 Vec::new()
             },
+            before: Vec::new(),
             explain,
         }
     }
@@ -306,27 +311,143 @@ pub fn evaluate_verdict(scenario: &Scenario, behavior: Behavior) -> Evaluation {
     replay(scenario, behavior, false)
 }
 
-/// Runs a recorded scenario: its answers, header values trimmed as the wire does.
+/// The model's own preflight cache for `behavior`: Chromium's 7200 s cap (C1); for the
+/// spec, whose limit is the UA's, the most generous engine's (Firefox, 86400 s).
+fn model_cache<'s>(behavior: Behavior) -> Cache<'s> {
+    let mut cache = Core::new(behavior);
+    if behavior == Behavior::Spec {
+        cache.set_cap(super::FIREFOX_MAX_AGE_CAP);
+    }
+    cache
+}
+
+/// Runs a recorded scenario: its earlier fetches, then its own, against one preflight cache;
+/// answers with header values trimmed as the wire does.
 fn replay(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation {
-    let redirects: &[ScenarioResponse] = scenario.redirects.as_deref().unwrap_or(&[]);
+    let earlier: &[EarlierFetch] = scenario.before.as_deref().unwrap_or(&[]);
+    let n = u16::try_from(earlier.len()).unwrap_or(u16::MAX);
+    let timeline = !earlier.is_empty() || scenario.at.is_some();
+    let mut cache = model_cache(behavior);
+    let fetch = |req, now, number| Fetch {
+        req,
+        behavior,
+        explain,
+        now,
+        number,
+        protocol: scenario.protocol,
+        timeline,
+    };
+    // Times never go back: a fetch without `at` starts when the one before it did.
+    let mut t = 0u64;
+    let mut times = Vec::with_capacity(earlier.len());
+    let mut before = Vec::with_capacity(earlier.len());
+    for (i, e) in earlier.iter().enumerate() {
+        let at = e.at.unwrap_or(t);
+        if at < t {
+            return bad_time(scenario, i + 1, at, t, explain);
+        }
+        t = at;
+        times.push(at);
+        let mut net = Recorded::new(
+            e.preflight_response.as_ref().and_then(|p| p.as_ref()),
+            e.redirects.as_deref().unwrap_or(&[]),
+            &e.response,
+        );
+        let number = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        before.push(fetch(&e.request, Duration::from_secs(at), number).run(&mut net, &mut cache));
+    }
+    let at = scenario.at.unwrap_or(t);
+    if at < t {
+        return bad_time(scenario, earlier.len() + 1, at, t, explain);
+    }
     let mut net = Recorded::new(
         scenario
             .preflight_response
             .as_ref()
             .and_then(|p| p.as_ref()),
-        redirects,
+        scenario.redirects.as_deref().unwrap_or(&[]),
         &scenario.response,
     );
-    let mut cache = Core::new(behavior);
-    Fetch {
-        req: &scenario.request,
-        behavior,
-        explain,
-        now: Duration::ZERO,
-        number: 1,
-        earlier: 0,
+    let mut ev = fetch(
+        &scenario.request,
+        Duration::from_secs(at),
+        n.saturating_add(1),
+    )
+    .run(&mut net, &mut cache);
+    if explain && timeline {
+        let mut steps = Vec::with_capacity(before.len() + 1 + ev.steps.len());
+        for (i, ((e, b), at)) in earlier.iter().zip(&before).zip(&times).enumerate() {
+            steps.push(Step {
+                rule: "Earlier fetch (preflight cache, R18)",
+                check: describe_earlier(i + 1, *at, e, b),
+                passed: b.outcome == Outcome::Ok,
+            });
+        }
+        steps.push(Step {
+            rule: "This fetch",
+            check: format!(
+                "fetch #{} at t={at} s: {} {}",
+                earlier.len() + 1,
+                scenario.request.method,
+                scenario.request.url
+            ),
+            passed: true,
+        });
+        steps.append(&mut ev.steps);
+        ev.steps = steps;
     }
-    .run(&mut net, &mut cache)
+    ev.before = before;
+    ev
+}
+
+/// An earlier fetch in one line: what it sent, how it ended and what it did to the cache.
+fn describe_earlier(k: usize, at: u64, e: &EarlierFetch, ev: &Evaluation) -> String {
+    let end = match (ev.outcome, ev.reason) {
+        (Outcome::Ok, _) => "ok".to_string(),
+        (_, Some(r)) => format!("network error ({})", r.code()),
+        _ => "network error".to_string(),
+    };
+    let mut line = format!(
+        "fetch #{k} at t={at} s: {} {} → {}, {end}",
+        e.request.method,
+        e.request.url,
+        if ev.preflight {
+            "preflight sent"
+        } else {
+            "no preflight"
+        }
+    );
+    for st in ev.steps.iter().filter(|st| {
+        st.rule.starts_with("CORS-preflight cache")
+            || st.rule.starts_with("Main fetch (R19)")
+            || (st.rule.starts_with("HTTP fetch (R18)") && !st.check.ends_with("it is empty"))
+    }) {
+        line.push_str("; ");
+        line.push_str(&st.check);
+    }
+    line
+}
+
+/// A scenario whose fetch `k` (1-based) starts at `at`, before the fetch before it (`prev`).
+fn bad_time(scenario: &Scenario, k: usize, at: u64, prev: u64, explain: bool) -> Evaluation {
+    let r = &scenario.request;
+    let ctx = Ctx {
+        page_origin: &r.origin,
+        initial_url: &r.url,
+        credentials: r.credentials,
+    };
+    let f = Failure::new(
+        Reason::InvalidScenario,
+        format!("at: fetch #{k} starts at t={at} s, before the fetch before it (t={prev} s); times never go back"),
+    );
+    ctx.fail(
+        Evaluation::new(explain),
+        Stage::Request,
+        f,
+        &r.url,
+        &r.origin,
+        &r.method,
+    )
 }
 
 /// Runs the model on `req` under `behavior`, asking `server` for each answer: the preflight
@@ -339,14 +460,15 @@ pub fn evaluate_with(
     behavior: Behavior,
     server: &mut impl Server,
 ) -> Evaluation {
-    let mut cache = Core::new(behavior);
+    let mut cache = model_cache(behavior);
     Fetch {
         req,
         behavior,
         explain: true,
         now: Duration::ZERO,
         number: 1,
-        earlier: 0,
+        protocol: None,
+        timeline: false,
     }
     .run(&mut Live(server), &mut cache)
 }
@@ -407,8 +529,12 @@ struct Fetch<'s> {
     now: Duration,
     /// Its number in the sequence (1-based).
     number: u16,
-    /// How many fetches came before it.
-    earlier: u16,
+
+    /// The server's HTTP version (`None`: by scheme).
+    protocol: Option<Protocol>,
+    /// Whether the scenario has a timeline (earlier fetches or `at`): the explanation then
+    /// tells what the preflight cache did.
+    timeline: bool,
 }
 
 impl<'s> Fetch<'s> {
@@ -451,6 +577,8 @@ impl<'s> Fetch<'s> {
             headers: &req.headers,
             credentials: req.credentials,
             mode: req.mode,
+            body: req.body,
+            cache: req.cache,
         };
         let mut prepared = Prep::new(&init, behavior);
         match prepared.fill(&init) {
@@ -483,6 +611,19 @@ impl<'s> Fetch<'s> {
             mode: req.mode,
         };
         let serialized = |hop: &Hop| if hop.tainted { "null" } else { page.serialized };
+        // C4: Chromium's cache modes `no-store`, `reload` and `no-cache` skip the preflight
+        // cache lookup; `no-store` also keeps the result out of it. The spec's preflight cache
+        // ignores the cache mode.
+        let mode = req.cache.unwrap_or_default();
+        let chromium = behavior == Behavior::Chromium;
+        let read_cache = !(chromium
+            && matches!(
+                mode,
+                CacheMode::NoStore | CacheMode::Reload | CacheMode::NoCache
+            ));
+        let write_cache = !(chromium && mode == CacheMode::NoStore);
+        // Whether a hop took the CORS-with-preflight path (R19 clears the cache on failure).
+        let mut preflight_path = false;
 
         loop {
             let cur = current.as_str();
@@ -522,6 +663,7 @@ impl<'s> Fetch<'s> {
             } else {
                 hop.cors_tainting = true;
                 let needs_cors = prepared.needs_preflight();
+                preflight_path |= needs_cors;
                 let pna = req
                     .pna
                     .as_ref()
@@ -554,11 +696,14 @@ impl<'s> Fetch<'s> {
                 ev.step(
                     "Main fetch (R17)",
                     || {
-                        if needs_cors {
+                                                if needs_cors {
                             let names = &prepared.unsafe_names;
                             let mut t = String::with_capacity(
-                                72 + prepared.method.len() + joined_len(names, ", "),
+                                144 + prepared.method.len() + joined_len(names, ", "),
                             );
+                            if prepared.use_cors_preflight {
+                                t.push_str("the body is a ReadableStream: the use-CORS-preflight flag is set; ");
+                            }
                             t.push_str("CORS-with-preflight: method ");
                             t.push_str(prepared.method);
                             t.push_str(if is_cors_safelisted_method(prepared.method) {
@@ -576,14 +721,54 @@ impl<'s> Fetch<'s> {
                     },
                     true,
                 );
-                let cached = if needs_cors && pna.is_none() {
+                // The cache key's origin: the request's serialized origin (`null` once tainted);
+                // Chromium keys by the initiator's origin whatever the taint
+                // (`PreflightController` appends and looks up with `request_initiator`).
+                let key_origin = if chromium {
+                    page.serialized
+                } else {
+                    origin_now
+                };
+                // R18: with the use-CORS-preflight flag even a safelisted method needs a
+                // method cache match; Chromium's lookup has no such flag.
+                let force_method = prepared.use_cors_preflight && !chromium;
+                let lookup = needs_cors && pna.is_none();
+                if lookup && self.explain && self.timeline {
+                    let why = if !read_cache {
+                        Some(cat([
+                            "cache mode '",
+                            mode.as_str(),
+                            "' skips the preflight cache in Chromium (C4)",
+                        ]))
+                    } else if cache.len() > 0 {
+                        Some(cache.why_not(
+                            key_origin,
+                            cur,
+                            req.credentials,
+                            prepared.method,
+                            &prepared.unsafe_names,
+                            force_method,
+                            now,
+                        ))
+                    } else {
+                        Some("it is empty".to_string())
+                    };
+                    if let Some(why) = why.filter(|w| w != "it allows the request") {
+                        ev.step(
+                            "HTTP fetch (R18)",
+                            || cat(["the preflight cache does not allow this request: ", &why]),
+                            true,
+                        );
+                    }
+                }
+                let cached = if lookup && read_cache {
                     cache.lookup(
-                        origin_now,
+                        key_origin,
                         cur,
                         req.credentials,
                         prepared.method,
                         &prepared.unsafe_names,
-                        false,
+                        force_method,
                         now,
                     )
                 } else {
@@ -648,7 +833,13 @@ impl<'s> Fetch<'s> {
                         false,
                     );
                     let f = Failure::new(Reason::PreflightNoResponse, "");
-                    return ctx.fail(ev, Stage::Preflight, f, cur, origin_now, prepared.method);
+                    let ev = ctx.fail(ev, Stage::Preflight, f, cur, origin_now, prepared.method);
+                    return self.r19(ev, cache, preflight_path, origin_now, cur);
+                };
+                let key_origin = if chromium {
+                    page.serialized
+                } else {
+                    origin_now
                 };
                 let stored = match reply.response {
                     Cow::Borrowed(r) => self.on_preflight_answer(
@@ -657,8 +848,7 @@ impl<'s> Fetch<'s> {
                         Cow::Borrowed,
                         &prepared,
                         kind,
-                        &current,
-                        origin_now,
+                        (&current, origin_now, key_origin, write_cache),
                         cache,
                     ),
                     Cow::Owned(r) => self.on_preflight_answer(
@@ -667,13 +857,33 @@ impl<'s> Fetch<'s> {
                         |v: &str| Cow::Owned(v.to_string()),
                         &prepared,
                         kind,
-                        &current,
-                        origin_now,
+                        (&current, origin_now, key_origin, write_cache),
                         cache,
                     ),
                 };
                 if let Err(f) = stored {
-                    return ctx.fail(ev, Stage::Preflight, f, cur, origin_now, prepared.method);
+                    let ev = ctx.fail(ev, Stage::Preflight, f, cur, origin_now, prepared.method);
+                    return self.r19(ev, cache, preflight_path, origin_now, cur);
+                }
+            }
+
+            // Chromium sends a `ReadableStream` body only over HTTP/2 or QUIC; over HTTP/1.1
+            // (always the case over plain http: no h2c) the request fails before it is sent
+            // (`net::ERR_H2_OR_QUIC_REQUIRED`, from the HTTP stream factory).
+            if chromium && prepared.body == Some(RequestBody::Stream) {
+                let h1 = match self.protocol {
+                    Some(p) => p == Protocol::Http1 || current.scheme() == "http",
+                    None => current.scheme() != "https",
+                };
+                if h1 {
+                    ev.step(
+                        "Chromium: streaming upload",
+                        || "a ReadableStream body needs HTTP/2 or QUIC; this server speaks HTTP/1.1",
+                        false,
+                    );
+                    let f = Failure::new(Reason::H2OrQuicRequired, "");
+                    let ev = ctx.fail(ev, Stage::Actual, f, cur, origin_now, prepared.method);
+                    return self.r19(ev, cache, preflight_path, origin_now, cur);
                 }
             }
 
@@ -749,7 +959,7 @@ impl<'s> Fetch<'s> {
                                 ]);
                             }
                         }
-                        return failed;
+                        return self.r19(failed, cache, preflight_path, origin_now, cur);
                     }
                 }
             }
@@ -816,7 +1026,8 @@ impl<'s> Fetch<'s> {
                             || cat(["redirect refused: ", f.reason.code()]),
                             false,
                         );
-                        return ctx.fail(ev, Stage::Actual, f, &u, origin_now, prepared.method);
+                        let ev = ctx.fail(ev, Stage::Actual, f, &u, origin_now, prepared.method);
+                        return self.r19(ev, cache, preflight_path, origin_now, cur);
                     }
                 }
             }
@@ -857,8 +1068,7 @@ impl<'s> Fetch<'s> {
         own: impl Fn(&'r str) -> Cow<'s, str>,
         prepared: &Prep<'s>,
         kind: PreflightKind,
-        current: &Loc<'s>,
-        origin_now: &str,
+        (current, origin_now, key_origin, write_cache): (&Loc<'s>, &str, &'s str, bool),
         cache: &mut Cache<'s>,
     ) -> Result<(), Failure>
     where
@@ -870,6 +1080,7 @@ impl<'s> Fetch<'s> {
             unsafe_names: &prepared.unsafe_names,
             credentials: prepared.credentials,
             behavior: prepared.behavior,
+            use_cors_preflight: prepared.use_cors_preflight,
         };
         let ok: OkRef<'_> = match check_preflight(
             &view,
@@ -919,25 +1130,11 @@ impl<'s> Fetch<'s> {
                 "Authorization was allowed only because Chromium lets `*` in Access-Control-Allow-Headers cover it; the Fetch standard (and Firefox, Safari) reject this",
                 true,);
         }
-        ev.step(
-            "CORS-preflight cache (R30, R31)",
-            || {
-                cat([
-                    "the result may be cached for ",
-                    Num::new(ok.max_age).as_str(),
-                    " s",
-                ])
-            },
-            true,
-        );
-        if kind != PreflightKind::Pna {
-            let origin_key: Cow<'s, str> = if origin_now == "null" {
-                Cow::Borrowed("null")
-            } else {
-                Cow::Borrowed(self.req.origin.as_str())
-            };
-            cache.store(
-                origin_key,
+        let mut replaced = None;
+        let store = kind != PreflightKind::Pna && write_cache;
+        if store {
+            replaced = cache.store(
+                Cow::Borrowed(key_origin),
                 url_key(current),
                 self.req.credentials,
                 ok.methods.iter().map(|m| own(m)),
@@ -947,13 +1144,86 @@ impl<'s> Fetch<'s> {
                 self.number,
             );
         }
+        ev.step(
+            "CORS-preflight cache (R30, R31)",
+            || {
+                let secs = Num::new(ok.max_age);
+                if !self.timeline {
+                    return cat(["the result may be cached for ", secs.as_str(), " s"]);
+                }
+                if !store {
+                    return cat([
+                        "the result is not cached: cache mode 'no-store' (Chromium, C4); max-age ",
+                        secs.as_str(),
+                        " s",
+                    ]);
+                }
+                let until = Num::new(self.now.as_secs().saturating_add(ok.max_age));
+                let mut t = cat([
+                    "the result may be cached for ",
+                    secs.as_str(),
+                    " s, until t=",
+                    until.as_str(),
+                    " s",
+                ]);
+                if let Some(by) = replaced {
+                    t.push_str(&format!(
+                        "; it replaces the entry of {} (Chromium keeps one entry per origin and URL, C2)",
+                        self.fetch_name(by)
+                    ));
+                }
+                t
+            },
+            true,
+        );
         Ok(())
     }
 
     /// "the preflight cache already allows this request", with where the entries came from.
     fn describe_hit(&self, hit: &Hit) -> String {
-        let _ = (self.earlier, hit);
-        "the preflight cache already allows this request".to_string()
+        if !self.timeline {
+            return "the preflight cache already allows this request".to_string();
+        }
+        let by: Vec<String> = hit.by.iter().map(|&b| self.fetch_name(b)).collect();
+        let until = hit
+            .until
+            .map(|u| format!(" until t={} s", u.as_secs()))
+            .unwrap_or_default();
+        format!("preflight skipped: cached by {}{until}", by.join(" and "))
+    }
+
+    /// "earlier fetch #k", or this fetch.
+    fn fetch_name(&self, by: u16) -> String {
+        if by == self.number {
+            "this fetch's own preflight (an earlier hop)".to_string()
+        } else {
+            format!("earlier fetch #{by}")
+        }
+    }
+
+    /// R19 / C5: what a network error of this fetch does to the preflight cache.
+    fn r19(
+        &self,
+        mut ev: Evaluation,
+        cache: &mut Cache<'s>,
+        preflight_path: bool,
+        origin: &str,
+        url: &str,
+    ) -> Evaluation {
+        if !preflight_path {
+            return ev;
+        }
+        let cleared = cache.on_network_error(origin, url);
+        if self.timeline {
+            let text = match self.behavior {
+                Behavior::Spec => format!(
+                    "the CORS-with-preflight fetch failed: the preflight cache entries for origin {origin} and {url} are cleared ({cleared})"
+                ),
+                Behavior::Chromium => "the fetch failed; Chromium keeps its preflight cache entries (C5)".to_string(),
+            };
+            ev.step("Main fetch (R19)", || text, true);
+        }
+        ev
     }
 }
 
@@ -1305,6 +1575,8 @@ mod tests {
             credentials: CredentialsMode::Include,
             mode: RequestMode::Cors,
             pna: None,
+            body: None,
+            cache: None,
         };
         let ev = evaluate_with(&req, Behavior::Chromium, &mut server);
         let sent = &server.1;

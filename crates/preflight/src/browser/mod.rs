@@ -63,8 +63,9 @@ pub use response::{
     FIREFOX_MAX_AGE_CAP, WEBKIT_MAX_AGE_CAP,
 };
 pub use scenario::{
-    AddressSpace, Expect, ExpectPatch, Outcome, PnaInput, PreflightRequestHeaders, Scenario,
-    ScenarioRequest, ScenarioResponse, Stage,
+    AddressSpace, CacheMode, EarlierFetch, Expect, ExpectPatch, Outcome, PnaInput,
+    PreflightRequestHeaders, Protocol, RequestBody, Scenario, ScenarioRequest, ScenarioResponse,
+    Stage,
 };
 
 /// Whose behaviour to model.

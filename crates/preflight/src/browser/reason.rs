@@ -77,6 +77,18 @@ pub enum Reason {
     PreflightInvalidAllowPrivateNetwork,
     /// PNA: a private network request from a non-secure context (R58).
     InsecurePrivateNetwork,
+    /// `fetch()` throws: a `GET` or `HEAD` request with a body (Request constructor).
+    GetOrHeadWithBody,
+    /// `fetch()` throws: a `ReadableStream` body in `no-cors` mode (Request constructor).
+    StreamBodyNotCors,
+    /// A `ReadableStream` body over HTTP/1.1: Chromium streams request bodies only over
+    /// HTTP/2 or QUIC (`net::ERR_H2_OR_QUIC_REQUIRED`).
+    H2OrQuicRequired,
+    /// A redirect that would re-send a `ReadableStream` body (any but 303; HTTP-redirect fetch
+    /// step 11).
+    RedirectWithStreamBody,
+    /// `fetch()` throws: cache mode `only-if-cached` without mode `same-origin`.
+    OnlyIfCachedNotSameOrigin,
 }
 
 impl Reason {
@@ -117,6 +129,11 @@ impl Reason {
             PreflightMissingAllowPrivateNetwork => "preflight_missing_allow_private_network",
             PreflightInvalidAllowPrivateNetwork => "preflight_invalid_allow_private_network",
             InsecurePrivateNetwork => "insecure_private_network",
+            GetOrHeadWithBody => "get_or_head_with_body",
+            StreamBodyNotCors => "stream_body_not_cors",
+            H2OrQuicRequired => "h2_or_quic_required",
+            RedirectWithStreamBody => "redirect_with_stream_body",
+            OnlyIfCachedNotSameOrigin => "only_if_cached_not_same_origin",
         }
     }
 
@@ -164,6 +181,9 @@ impl Reason {
                 | ForbiddenMethod
                 | InvalidHeader
                 | MethodUnsupportedInNoCors
+                | GetOrHeadWithBody
+                | StreamBodyNotCors
+                | OnlyIfCachedNotSameOrigin
         )
     }
 }
@@ -324,6 +344,12 @@ impl Failure {
                         "TypeError: Failed to execute 'fetch' on 'Window': Invalid name".to_string()
                     }
                     MethodUnsupportedInNoCors => cat([TE, d, "' is unsupported in no-cors mode."]),
+                    GetOrHeadWithBody => "TypeError: Failed to execute 'fetch' on 'Window': Request with GET/HEAD method cannot have body.".to_string(),
+                    // Blink's text, without a space before the quote.
+                    StreamBodyNotCors => "TypeError: Failed to execute 'fetch' on 'Window': If request is made from ReadableStream, mode should be\"same-origin\" or \"cors\"".to_string(),
+                                        OnlyIfCachedNotSameOrigin => "TypeError: Failed to execute 'fetch' on 'Window': 'only-if-cached' can be set only with 'same-origin' mode".to_string(),
+                    H2OrQuicRequired => cat([method, " ", url, " net::ERR_H2_OR_QUIC_REQUIRED"]),
+                    RedirectWithStreamBody => cat([method, " ", url, " net::ERR_UPLOAD_STREAM_REWIND_NOT_SUPPORTED"]),
                     TooManyRedirects => cat([method, " ", url, " net::ERR_TOO_MANY_REDIRECTS"]),
                     InvalidRedirect => cat([method, " ", url, " net::ERR_INVALID_REDIRECT"]),
                     UnsafeRedirect => cat([method, " ", url, " net::ERR_UNSAFE_REDIRECT"]),
@@ -346,7 +372,8 @@ impl Failure {
         let d = self.detail.as_str();
         match self.reason {
             InvalidScenario => cat(["The scenario is not usable: ", d, "."]),
-            InvalidMethod | ForbiddenMethod | InvalidHeader | MethodUnsupportedInNoCors => {
+            InvalidMethod | ForbiddenMethod | InvalidHeader | MethodUnsupportedInNoCors
+                        | GetOrHeadWithBody | StreamBodyNotCors | OnlyIfCachedNotSameOrigin => {
                 "Nothing the server can do: the browser refuses this request before sending it. Change the page's fetch() call.".to_string()
             }
             DisallowedByMode => "The page asked for mode 'same-origin'; use mode 'cors' (the default) and have the server answer with CORS headers.".to_string(),
@@ -428,6 +455,8 @@ impl Failure {
             TooManyRedirects => "The request was redirected more than 20 times: fix the redirect loop.".to_string(),
             PreflightMissingAllowPrivateNetwork | PreflightInvalidAllowPrivateNetwork => "Answer the preflight with `Access-Control-Allow-Private-Network: true` (legacy Private Network Access; newer Chromium uses Local Network Access permission prompts instead).".to_string(),
             InsecurePrivateNetwork => "Serve the page over https: private network requests need a secure context (legacy Private Network Access).".to_string(),
+            H2OrQuicRequired => "Serve the API over HTTP/2 (https with h2) or HTTP/3: Chromium sends a ReadableStream request body only over HTTP/2 or QUIC, never over HTTP/1.1 or plain http. Or have the page send a Blob or ArrayBuffer instead of a stream.".to_string(),
+            RedirectWithStreamBody => "Do not redirect a request whose body is a ReadableStream (the browser cannot send the stream twice): answer at the requested URL, use 303 to turn it into a GET, or have the page call the final URL.".to_string(),
         }
     }
 }

@@ -9,6 +9,7 @@ use super::safelist::{
     is_forbidden_request_header, is_no_cors_safelisted_name, normalize_method, unsafe_names_into,
     Names,
 };
+use super::scenario::{CacheMode, RequestBody};
 use super::small::Small;
 use super::{Behavior, CredentialsMode, RequestMode};
 
@@ -23,6 +24,10 @@ pub struct RequestInit<'a> {
     pub credentials: CredentialsMode,
     /// The request mode.
     pub mode: RequestMode,
+    /// The body, when its kind matters to CORS (`None`: no body, or one with a source).
+    pub body: Option<RequestBody>,
+    /// The cache mode (`None`: `default`).
+    pub cache: Option<CacheMode>,
 }
 
 /// A request after `fetch()` built it: normalized method, the header list actually sent, and
@@ -46,19 +51,26 @@ pub struct PreparedRequest {
     pub mode: RequestMode,
     /// Whose rules built this.
     pub behavior: Behavior,
+    /// The body kind (`None` after a redirect turned the request into a `GET`).
+    pub body: Option<RequestBody>,
+    /// The use-CORS-preflight flag (set by a `ReadableStream` body; kept across redirects).
+    pub use_cors_preflight: bool,
 }
 
 /// Builds the request as `fetch()` does (R2–R5, R11, R12, R14).
 ///
 /// # Errors
 /// The `TypeError`s `fetch()` throws before sending anything: invalid or forbidden method,
-/// invalid header name/value, a non-safelisted method in `no-cors` mode.
+/// invalid header name/value, a non-safelisted method in `no-cors` mode, a body on `GET` or
+/// `HEAD`, a `ReadableStream` body in `no-cors` mode.
 ///
 /// ```
 /// use preflight::browser::{prepare, Behavior, CredentialsMode, RequestInit, RequestMode};
 /// let headers = vec![("Cookie".into(), "a=b".into()), ("X-Api-Key".into(), " k ".into())];
 /// let p = prepare(&RequestInit { method: "patch", headers: &headers,
-///     credentials: CredentialsMode::SameOrigin, mode: RequestMode::Cors }, Behavior::Spec).unwrap();
+///     credentials: CredentialsMode::SameOrigin, mode: RequestMode::Cors, body: None,
+///     cache: None },
+///     Behavior::Spec).unwrap();
 /// assert_eq!(p.method, "patch");
 /// assert_eq!(p.dropped_headers, vec!["Cookie"]);
 /// assert_eq!(p.unsafe_header_names, vec!["x-api-key"]);
@@ -87,6 +99,8 @@ pub(crate) struct Prep<'a> {
     pub credentials: CredentialsMode,
     pub mode: RequestMode,
     pub behavior: Behavior,
+    pub body: Option<RequestBody>,
+    pub use_cors_preflight: bool,
 }
 
 /// [`prepare`] without allocating (but for a `TypeError`'s detail and duplicate `no-cors`
@@ -112,6 +126,8 @@ impl<'a> Prep<'a> {
             credentials: init.credentials,
             mode: init.mode,
             behavior,
+            body: init.body,
+            use_cors_preflight: false,
         }
     }
 
@@ -119,6 +135,10 @@ impl<'a> Prep<'a> {
     pub(crate) fn fill(&mut self, init: &RequestInit<'a>) -> Result<(), Failure> {
         let p = self;
         let behavior = p.behavior;
+        // Request constructor: `only-if-cached` needs mode `same-origin`.
+        if init.cache == Some(CacheMode::OnlyIfCached) && init.mode != RequestMode::SameOrigin {
+            return Err(Failure::new(Reason::OnlyIfCachedNotSameOrigin, ""));
+        }
         // Request constructor: method must be a token, not forbidden; then normalized.
         if !is_token(init.method) {
             return Err(Failure::new(Reason::InvalidMethod, init.method));
@@ -164,6 +184,19 @@ impl<'a> Prep<'a> {
             }
             p.headers.push((name, value));
         }
+        // Request constructor, body: none on GET/HEAD; a stream needs mode cors or
+        // same-origin and sets the use-CORS-preflight flag (R17).
+        if init.body.is_some() {
+            if method == "GET" || method == "HEAD" {
+                return Err(Failure::new(Reason::GetOrHeadWithBody, method));
+            }
+            if init.body == Some(RequestBody::Stream) {
+                if init.mode == RequestMode::NoCors {
+                    return Err(Failure::new(Reason::StreamBodyNotCors, ""));
+                }
+                p.use_cors_preflight = true;
+            }
+        }
         // fetch step: append `Accept: */*` when absent (R12). `Accept-Language` is UA-defined
         // and not modelled.
         if !super::headers::contains_ref(&p.headers, "accept") {
@@ -195,12 +228,16 @@ impl<'a> Prep<'a> {
             credentials: self.credentials,
             mode: self.mode,
             behavior: self.behavior,
+            body: self.body,
+            use_cors_preflight: self.use_cors_preflight,
         }
     }
 
     /// See [`PreparedRequest::needs_preflight`].
     pub(crate) fn needs_preflight(&self) -> bool {
-        !is_cors_safelisted_method(self.method) || !self.unsafe_names.is_empty()
+        self.use_cors_preflight
+            || !is_cors_safelisted_method(self.method)
+            || !self.unsafe_names.is_empty()
     }
 
     /// See [`PreparedRequest::access_control_request_headers`].
@@ -242,7 +279,7 @@ const REQUEST_BODY_HEADERS: [&str; 4] = [
 ];
 
 /// R49: whether a redirect with `status` turns `method` into `GET`.
-fn redirect_makes_get(status: u16, method: &str) -> bool {
+pub(crate) fn redirect_makes_get(status: u16, method: &str) -> bool {
     ((status == 301 || status == 302) && method == "POST")
         || (status == 303 && method != "GET" && method != "HEAD")
 }
@@ -254,6 +291,12 @@ pub(crate) trait Redirectable {
     fn apply_redirect_method_change(&mut self, status: u16) -> bool;
     /// R50; returns whether `Authorization` was present.
     fn remove_authorization(&mut self) -> bool;
+    /// Whether the body is a `ReadableStream` (its source is null).
+    fn has_stream_body(&self) -> bool;
+    /// The method now.
+    fn method(&self) -> &str;
+    /// Whose rules apply.
+    fn behavior(&self) -> Behavior;
 }
 
 impl Redirectable for Prep<'_> {
@@ -262,6 +305,7 @@ impl Redirectable for Prep<'_> {
             return false;
         }
         self.method = "GET";
+        self.body = None;
         self.headers.retain(|(n, _)| {
             !REQUEST_BODY_HEADERS
                 .iter()
@@ -281,6 +325,16 @@ impl Redirectable for Prep<'_> {
         }
         changed
     }
+
+    fn has_stream_body(&self) -> bool {
+        self.body == Some(RequestBody::Stream)
+    }
+    fn method(&self) -> &str {
+        self.method
+    }
+    fn behavior(&self) -> Behavior {
+        self.behavior
+    }
 }
 
 impl Redirectable for PreparedRequest {
@@ -290,13 +344,25 @@ impl Redirectable for PreparedRequest {
     fn remove_authorization(&mut self) -> bool {
         PreparedRequest::remove_authorization(self)
     }
+    fn has_stream_body(&self) -> bool {
+        self.body == Some(RequestBody::Stream)
+    }
+    fn method(&self) -> &str {
+        &self.method
+    }
+    fn behavior(&self) -> Behavior {
+        self.behavior
+    }
 }
 
 impl PreparedRequest {
-    /// R17: whether the CORS-with-preflight path is taken (before consulting any cache):
-    /// the method is not CORS-safelisted or some header is CORS-unsafe.
+    /// R17: whether the CORS-with-preflight path is taken (before consulting any cache): the
+    /// use-CORS-preflight flag is set, the method is not CORS-safelisted or some header is
+    /// CORS-unsafe.
     pub fn needs_preflight(&self) -> bool {
-        !is_cors_safelisted_method(&self.method) || !self.unsafe_header_names.is_empty()
+        self.use_cors_preflight
+            || !is_cors_safelisted_method(&self.method)
+            || !self.unsafe_header_names.is_empty()
     }
 
     /// Whether the header list holds `Authorization` (R13, R28).
@@ -331,6 +397,7 @@ impl PreparedRequest {
     pub fn apply_redirect_method_change(&mut self, status: u16) -> bool {
         if redirect_makes_get(status, &self.method) {
             self.method = "GET".to_string();
+            self.body = None;
             self.headers.retain(|(n, _)| {
                 !REQUEST_BODY_HEADERS
                     .iter()

@@ -162,7 +162,8 @@ pub fn parse_max_age(headers: &[Header], behavior: Behavior) -> u64 {
 /// use preflight::browser::*;
 /// let h: Vec<(String, String)> = vec![];
 /// let req = prepare(&RequestInit { method: "PUT", headers: &h,
-///     credentials: CredentialsMode::Omit, mode: RequestMode::Cors }, Behavior::Spec).unwrap();
+///     credentials: CredentialsMode::Omit, mode: RequestMode::Cors, body: None, cache: None },
+///     Behavior::Spec).unwrap();
 /// let resp = vec![("Access-Control-Allow-Origin".to_string(), "*".to_string()),
 ///                 ("Access-Control-Allow-Methods".to_string(), "put".to_string())];
 /// let err = check_preflight_response(&req, "https://a.test", 204, &resp, PreflightKind::Cors, u64::MAX).unwrap_err();
@@ -192,6 +193,7 @@ pub fn check_preflight_response(
         unsafe_names: &names,
         credentials: request.credentials,
         behavior: request.behavior,
+        use_cors_preflight: request.use_cors_preflight,
     };
     let ok = check_preflight(&view, origin, status, headers, kind, max_age_cap)?;
     Ok(PreflightOk {
@@ -209,6 +211,7 @@ pub(crate) struct ReqView<'r, 'x> {
     pub unsafe_names: &'x [&'x str],
     pub credentials: CredentialsMode,
     pub behavior: Behavior,
+    pub use_cors_preflight: bool,
 }
 
 /// [`PreflightOk`] borrowing the response's lists.
@@ -265,11 +268,19 @@ pub(crate) fn check_preflight<'r>(
     let include = request.credentials == CredentialsMode::Include;
     // R25: both lists must parse, whether or not they are needed.
     let mut methods: TokenList<'r> = Small::new();
-    if let Some(Err(bad)) = token_list_into(headers, "access-control-allow-methods", &mut methods) {
-        return Err(Failure::new(
-            Reason::InvalidAllowMethodsPreflightResponse,
-            bad,
-        ));
+    match token_list_into(headers, "access-control-allow-methods", &mut methods) {
+        Some(Err(bad)) => {
+            return Err(Failure::new(
+                Reason::InvalidAllowMethodsPreflightResponse,
+                bad,
+            ))
+        }
+        // R26: no `Access-Control-Allow-Methods` and the use-CORS-preflight flag: the
+        // request's method. Chromium has no such step (its preflight result holds no method).
+        None if request.use_cors_preflight && request.behavior == Behavior::Spec => {
+            methods.push(request.method);
+        }
+        _ => {}
     }
     let mut header_names: TokenList<'r> = Small::new();
     if let Some(Err(bad)) =
