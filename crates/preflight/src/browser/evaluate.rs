@@ -721,20 +721,20 @@ impl<'s> Fetch<'s> {
                     },
                     true,
                 );
-                // The cache key's origin: the request's serialized origin (`null` once tainted);
-                // Chromium keys by the initiator's origin whatever the taint
-                // (`PreflightController` appends and looks up with `request_initiator`).
-                let key_origin = if chromium {
-                    page.serialized
-                } else {
-                    origin_now
-                };
+                // The cache key's origin: the request's serialized origin (`null` once tainted).
+                // Chromium keys a tainted request by a new opaque origin, so its preflight
+                // result serves no other request, tainted or not (observed with Chromium 156:
+                // a second identical tainted fetch preflights again).
+                let key_origin = origin_now;
+                let tainted_chromium = chromium && hop.tainted;
                 // R18: with the use-CORS-preflight flag even a safelisted method needs a
                 // method cache match; Chromium's lookup has no such flag.
                 let force_method = prepared.use_cors_preflight && !chromium;
                 let lookup = needs_cors && pna.is_none();
                 if lookup && self.explain && self.timeline {
-                    let why = if !read_cache {
+                    let why = if tainted_chromium {
+                        Some("Chromium keys a tainted request (Origin: null) by a new opaque origin, so no cached result applies".to_string())
+                    } else if !read_cache {
                         Some(cat([
                             "cache mode '",
                             mode.as_str(),
@@ -761,7 +761,7 @@ impl<'s> Fetch<'s> {
                         );
                     }
                 }
-                let cached = if lookup && read_cache {
+                let cached = if lookup && read_cache && !tainted_chromium {
                     cache.lookup(
                         key_origin,
                         cur,
@@ -836,10 +836,13 @@ impl<'s> Fetch<'s> {
                     let ev = ctx.fail(ev, Stage::Preflight, f, cur, origin_now, prepared.method);
                     return self.r19(ev, cache, preflight_path, origin_now, cur);
                 };
-                let key_origin = if chromium {
-                    page.serialized
+                let key_origin = origin_now;
+                let not_kept: Option<&'static str> = if !write_cache {
+                    Some("Chromium stores nothing for cache mode 'no-store' (C4)")
+                } else if chromium && hop.tainted {
+                    Some("Chromium keys a tainted request (Origin: null) by a new opaque origin, so no other request can use it")
                 } else {
-                    origin_now
+                    None
                 };
                 let stored = match reply.response {
                     Cow::Borrowed(r) => self.on_preflight_answer(
@@ -848,7 +851,7 @@ impl<'s> Fetch<'s> {
                         Cow::Borrowed,
                         &prepared,
                         kind,
-                        (&current, origin_now, key_origin, write_cache),
+                        (&current, origin_now, key_origin, not_kept),
                         cache,
                     ),
                     Cow::Owned(r) => self.on_preflight_answer(
@@ -857,7 +860,7 @@ impl<'s> Fetch<'s> {
                         |v: &str| Cow::Owned(v.to_string()),
                         &prepared,
                         kind,
-                        (&current, origin_now, key_origin, write_cache),
+                        (&current, origin_now, key_origin, not_kept),
                         cache,
                     ),
                 };
@@ -869,7 +872,9 @@ impl<'s> Fetch<'s> {
 
             // Chromium sends a `ReadableStream` body only over HTTP/2 or QUIC; over HTTP/1.1
             // (always the case over plain http: no h2c) the request fails before it is sent
-            // (`net::ERR_H2_OR_QUIC_REQUIRED`, from the HTTP stream factory).
+            // (observed with Chromium 156: the preflight goes out, then the actual request fails
+            // with `net::ERR_ALPN_NEGOTIATION_FAILED`; `net/` names the rule
+            // `ERR_H2_OR_QUIC_REQUIRED`).
             if chromium && prepared.body == Some(RequestBody::Stream) {
                 let h1 = match self.protocol {
                     Some(p) => p == Protocol::Http1 || current.scheme() == "http",
@@ -1068,7 +1073,7 @@ impl<'s> Fetch<'s> {
         own: impl Fn(&'r str) -> Cow<'s, str>,
         prepared: &Prep<'s>,
         kind: PreflightKind,
-        (current, origin_now, key_origin, write_cache): (&Loc<'s>, &str, &'s str, bool),
+        (current, origin_now, key_origin, not_kept): (&Loc<'s>, &str, &'s str, Option<&str>),
         cache: &mut Cache<'s>,
     ) -> Result<(), Failure>
     where
@@ -1131,7 +1136,7 @@ impl<'s> Fetch<'s> {
                 true,);
         }
         let mut replaced = None;
-        let store = kind != PreflightKind::Pna && write_cache;
+        let store = kind != PreflightKind::Pna && not_kept.is_none();
         if store {
             replaced = cache.store(
                 Cow::Borrowed(key_origin),
@@ -1151,12 +1156,11 @@ impl<'s> Fetch<'s> {
                 if !self.timeline {
                     return cat(["the result may be cached for ", secs.as_str(), " s"]);
                 }
+                                                if let Some(why) = not_kept.filter(|_| kind != PreflightKind::Pna) {
+                    return cat(["the result is not kept: ", why, "; max-age ", secs.as_str(), " s"]);
+                }
                 if !store {
-                    return cat([
-                        "the result is not cached: cache mode 'no-store' (Chromium, C4); max-age ",
-                        secs.as_str(),
-                        " s",
-                    ]);
+                    return cat(["the result may be cached for ", secs.as_str(), " s"]);
                 }
                 let until = Num::new(self.now.as_secs().saturating_add(ok.max_age));
                 let mut t = cat([

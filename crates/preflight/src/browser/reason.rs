@@ -82,7 +82,9 @@ pub enum Reason {
     /// `fetch()` throws: a `ReadableStream` body in `no-cors` mode (Request constructor).
     StreamBodyNotCors,
     /// A `ReadableStream` body over HTTP/1.1: Chromium streams request bodies only over
-    /// HTTP/2 or QUIC (`net::ERR_H2_OR_QUIC_REQUIRED`).
+    /// HTTP/2 or QUIC; the actual request fails before it is sent (observed with Chromium 156
+    /// over plain http: `net::ERR_ALPN_NEGOTIATION_FAILED`; `net/` also names it
+    /// `ERR_H2_OR_QUIC_REQUIRED`).
     H2OrQuicRequired,
     /// A redirect that would re-send a `ReadableStream` body (any but 303; HTTP-redirect fetch
     /// step 11).
@@ -348,7 +350,7 @@ impl Failure {
                     // Blink's text, without a space before the quote.
                     StreamBodyNotCors => "TypeError: Failed to execute 'fetch' on 'Window': If request is made from ReadableStream, mode should be\"same-origin\" or \"cors\"".to_string(),
                                         OnlyIfCachedNotSameOrigin => "TypeError: Failed to execute 'fetch' on 'Window': 'only-if-cached' can be set only with 'same-origin' mode".to_string(),
-                    H2OrQuicRequired => cat([method, " ", url, " net::ERR_H2_OR_QUIC_REQUIRED"]),
+                                        H2OrQuicRequired => cat([method, " ", url, " net::ERR_ALPN_NEGOTIATION_FAILED"]),
                     RedirectWithStreamBody => cat([method, " ", url, " net::ERR_UPLOAD_STREAM_REWIND_NOT_SUPPORTED"]),
                     TooManyRedirects => cat([method, " ", url, " net::ERR_TOO_MANY_REDIRECTS"]),
                     InvalidRedirect => cat([method, " ", url, " net::ERR_INVALID_REDIRECT"]),
