@@ -5,7 +5,9 @@
 //!   an [`Evaluation`]: whether a preflight is sent and with which `Access-Control-Request-*`
 //!   headers, the outcome, the stage and stable [`Reason`] of a failure, Chromium's console
 //!   message, a fix for the server owner, the readable response headers, and a step-by-step
-//!   explanation.
+//!   explanation. A scenario may hold earlier fetches of the same page ([`Scenario::before`],
+//!   at times [`Scenario::at`]): they run first, against one preflight cache the evaluation
+//!   owns, and the explanation says what the cache did (`docs/scenario-extensions.md`).
 //! * The building blocks, for a client that sends real requests: [`prepare`],
 //!   [`check_preflight_response`], [`cors_check`], [`exposed_headers`], [`follow_redirect`],
 //!   [`PreflightCache`].
