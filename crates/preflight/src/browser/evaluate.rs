@@ -385,12 +385,16 @@ fn replay(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation 
         }
         steps.push(Step {
             rule: "This fetch",
-            check: format!(
-                "fetch #{} at t={at} s: {} {}",
-                earlier.len() + 1,
-                scenario.request.method,
-                scenario.request.url
-            ),
+            check: cat([
+                "fetch #",
+                Num::new(earlier.len() as u64 + 1).as_str(),
+                " at t=",
+                Num::new(at).as_str(),
+                " s: ",
+                &scenario.request.method,
+                " ",
+                &scenario.request.url,
+            ]),
             passed: true,
         });
         steps.append(&mut ev.steps);
@@ -402,26 +406,36 @@ fn replay(scenario: &Scenario, behavior: Behavior, explain: bool) -> Evaluation 
 
 /// An earlier fetch in one line: what it sent, how it ended and what it did to the cache.
 fn describe_earlier(k: usize, at: u64, e: &EarlierFetch, ev: &Evaluation) -> String {
-    let end = match (ev.outcome, ev.reason) {
-        (Outcome::Ok, _) => "ok".to_string(),
-        (_, Some(r)) => format!("network error ({})", r.code()),
-        _ => "network error".to_string(),
+    let (end, code, close) = match (ev.outcome, ev.reason) {
+        (Outcome::Ok, _) => ("ok", "", ""),
+        (_, Some(r)) => ("network error (", r.code(), ")"),
+        _ => ("network error", "", ""),
     };
-    let mut line = format!(
-        "fetch #{k} at t={at} s: {} {} → {}, {end}",
-        e.request.method,
-        e.request.url,
-        if ev.preflight {
-            "preflight sent"
-        } else {
-            "no preflight"
-        }
-    );
-    for st in ev.steps.iter().filter(|st| {
+    let notes = ev.steps.iter().filter(|st| {
         st.rule.starts_with("CORS-preflight cache")
             || st.rule.starts_with("Main fetch (R19)")
             || (st.rule.starts_with("HTTP fetch (R18)") && !st.check.ends_with("it is empty"))
-    }) {
+    });
+    let mut line = cat([
+        "fetch #",
+        Num::new(k as u64).as_str(),
+        " at t=",
+        Num::new(at).as_str(),
+        " s: ",
+        &e.request.method,
+        " ",
+        &e.request.url,
+        if ev.preflight {
+            " → preflight sent, "
+        } else {
+            " → no preflight, "
+        },
+        end,
+        code,
+        close,
+    ]);
+    line.reserve(notes.clone().map(|st| st.check.len() + 2).sum());
+    for st in notes {
         line.push_str("; ");
         line.push_str(&st.check);
     }
@@ -1046,7 +1060,7 @@ impl<'s> Fetch<'s> {
             };
             if ev.explain {
                 let names = &ev.exposed_headers;
-                let mut readable = String::with_capacity(18 + joined_len(names, ", "));
+                let mut readable = String::with_capacity(19 + joined_len(names, ", "));
                 readable.push_str("script can read: [");
                 for (i, n) in names.iter().enumerate() {
                     if i > 0 {
@@ -1188,12 +1202,20 @@ impl<'s> Fetch<'s> {
         if !self.timeline {
             return "the preflight cache already allows this request".to_string();
         }
-        let by: Vec<String> = hit.by.iter().map(|&b| self.fetch_name(b)).collect();
-        let until = hit
-            .until
-            .map(|u| format!(" until t={} s", u.as_secs()))
-            .unwrap_or_default();
-        format!("preflight skipped: cached by {}{until}", by.join(" and "))
+        let mut t = String::with_capacity(96);
+        t.push_str("preflight skipped: cached by ");
+        for (i, &b) in hit.by.iter().enumerate() {
+            if i > 0 {
+                t.push_str(" and ");
+            }
+            t.push_str(&self.fetch_name(b));
+        }
+        if let Some(u) = hit.until {
+            t.push_str(" until t=");
+            t.push_str(Num::new(u.as_secs()).as_str());
+            t.push_str(" s");
+        }
+        t
     }
 
     /// "earlier fetch #k", or this fetch.
@@ -1201,7 +1223,7 @@ impl<'s> Fetch<'s> {
         if by == self.number {
             "this fetch's own preflight (an earlier hop)".to_string()
         } else {
-            format!("earlier fetch #{by}")
+            cat(["earlier fetch #", Num::new(by.into()).as_str()])
         }
     }
 
