@@ -224,6 +224,8 @@ pub fn scenarios_from_har(text: &str) -> Result<Vec<Item>> {
                 credentials: CredentialsMode::SameOrigin,
                 mode: RequestMode::Cors,
                 pna: None,
+                body: None,
+                cache: None,
             },
             preflight_response: Some(Some(ScenarioResponse {
                 status: p.status,
@@ -236,6 +238,9 @@ pub fn scenarios_from_har(text: &str) -> Result<Vec<Item>> {
             },
             expect: None,
             expect_chromium: None,
+            before: None,
+            at: None,
+            protocol: None,
         };
         items.push(Item {
             scenario,
@@ -290,6 +295,8 @@ fn build(e: &Entry, origin: &str, pre: Option<&Entry>, chain: &[usize], list: &[
             credentials,
             mode: RequestMode::Cors,
             pna: None,
+            body: None,
+            cache: None,
         },
         preflight_response: Some(pre.map(resp_of)),
         redirects: if redirects.is_empty() {
@@ -300,6 +307,9 @@ fn build(e: &Entry, origin: &str, pre: Option<&Entry>, chain: &[usize], list: &[
         response: resp_of(final_entry),
         expect: None,
         expect_chromium: None,
+        before: None,
+        at: None,
+        protocol: None,
     };
     Item { scenario, notes }
 }

@@ -236,6 +236,8 @@ pub fn scenarios_from_paste(text: &str, origin: Option<&str>) -> Result<Vec<Item
             credentials,
             mode: RequestMode::Cors,
             pna: None,
+            body: None,
+            cache: None,
         },
         preflight_response: Some(pre.as_ref().map(|p| ScenarioResponse {
             status: p.status,
@@ -254,6 +256,9 @@ pub fn scenarios_from_paste(text: &str, origin: Option<&str>) -> Result<Vec<Item
         },
         expect: None,
         expect_chromium: None,
+        before: None,
+        at: None,
+        protocol: None,
     };
     Ok(vec![Item { scenario, notes }])
 }

@@ -320,6 +320,8 @@ fn warn_dropped(s: &Spec, behavior: Behavior) {
             headers: &s.headers,
             credentials: s.credentials,
             mode: preflight::browser::RequestMode::Cors,
+            body: None,
+            cache: None,
         },
         behavior,
     );

@@ -223,6 +223,8 @@ pub fn run_check(
         credentials: spec.credentials,
         mode: RequestMode::Cors,
         pna: None,
+        body: None,
+        cache: None,
     };
     let dropped_headers = prepare(
         &RequestInit {
@@ -230,6 +232,8 @@ pub fn run_check(
             headers: &spec.headers,
             credentials: spec.credentials,
             mode: RequestMode::Cors,
+            body: None,
+            cache: None,
         },
         behavior,
     )

@@ -27,10 +27,20 @@
 //!   "fix": string | null,                    // for the server owner
 //!   "behavior": "spec" | "chromium",
 //!   "request": {"method", "url", "origin", "credentials", "mode",
-//!               "headers": [[name, value]]}, // values of Cookie/Authorization/... redacted
+//!               "headers": [[name, value]],  // values of Cookie/Authorization/... redacted
+//!               "body"?: "stream", "cache"?: string},
+//!   "at"?: number,                           // seconds, with earlier fetches or `at`
+//!   "before"?: [{"fetch": number, "at": number, "request": {...}, "preflight", // earlier
+//!                "preflight_request_headers", "outcome", "failure_stage",      // fetches, in
+//!                "exposed_headers", "origin_header", "reason", "message"}],    // order
 //!   "steps": [{"rule": string, "check": string, "passed": bool}]
 //! }
 //! ```
+//!
+//! A scenario with earlier fetches (`before`, `docs/scenario-extensions.md`) is explained as
+//! one page making them in order against one preflight cache: the steps start with one line
+//! per earlier fetch (what it sent, how it ended, what it did to the cache), then the last
+//! fetch's own steps, which say whether the cache spared its preflight and why.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -179,6 +189,35 @@ fn redact(s: &mut Scenario) {
         r(&mut x.headers);
     }
     r(&mut s.response.headers);
+    for e in s.before.iter_mut().flatten() {
+        r(&mut e.request.headers);
+        if let Some(Some(p)) = e.preflight_response.as_mut() {
+            r(&mut p.headers);
+        }
+        for x in e.redirects.iter_mut().flatten() {
+            r(&mut x.headers);
+        }
+        r(&mut e.response.headers);
+    }
+}
+
+/// The `request` object of the JSON output.
+fn request_json(r: &preflight::browser::ScenarioRequest) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "method": r.method,
+        "url": r.url,
+        "origin": r.origin,
+        "credentials": r.credentials,
+        "mode": r.mode,
+        "headers": r.headers,
+    });
+    if let Some(b) = r.body {
+        v["body"] = serde_json::json!(b);
+    }
+    if let Some(c) = r.cache {
+        v["cache"] = serde_json::json!(c);
+    }
+    v
 }
 
 fn report(args: &ExplainArgs, items: Vec<Item>) -> ExitCode {
@@ -211,7 +250,7 @@ fn report(args: &ExplainArgs, items: Vec<Item>) -> ExitCode {
 
 fn json_line(item: &Item, ev: &Evaluation, behavior: Behavior) -> String {
     let s = &item.scenario;
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "id": s.id,
         "preflight": ev.preflight,
         "preflight_request_headers": ev.preflight_request_headers,
@@ -222,18 +261,38 @@ fn json_line(item: &Item, ev: &Evaluation, behavior: Behavior) -> String {
         "reason": ev.reason,
         "message": ev.message,
         "fix": ev.fix,
-        "behavior": behavior,
-        "request": {
-            "method": s.request.method,
-            "url": s.request.url,
-            "origin": s.request.origin,
-            "credentials": s.request.credentials,
-            "mode": s.request.mode,
-            "headers": s.request.headers,
-        },
+                "behavior": behavior,
+        "request": request_json(&s.request),
         "notes": item.notes,
         "steps": ev.steps,
     });
+    let earlier = s.before.as_deref().unwrap_or(&[]);
+    if !earlier.is_empty() || s.at.is_some() {
+        // Times as the model takes them: a fetch without `at` starts with the one before it.
+        let mut t = 0;
+        let mut before = Vec::new();
+        for (i, (e, b)) in earlier.iter().zip(&ev.before).enumerate() {
+            t = e.at.unwrap_or(t);
+            before.push(serde_json::json!({
+                "fetch": i + 1,
+                "at": t,
+                "request": request_json(&e.request),
+                "preflight": b.preflight,
+                "preflight_request_headers": b.preflight_request_headers,
+                "outcome": b.outcome,
+                "failure_stage": b.failure_stage,
+                "exposed_headers": b.exposed_headers,
+                "origin_header": b.origin_header,
+                "reason": b.reason,
+                "message": b.message,
+            }));
+        }
+        v["at"] = serde_json::json!(s.at.unwrap_or(t));
+        v["before"] = serde_json::json!(before);
+    }
+    if let Some(p) = s.protocol {
+        v["protocol"] = serde_json::json!(p);
+    }
     v.to_string()
 }
 
@@ -244,13 +303,29 @@ fn text_report(out: &mut String, item: &Item, ev: &Evaluation, behavior: Behavio
     let _ = writeln!(out, "== {} ==", s.id);
     let _ = writeln!(
         out,
-        "Request: {} {} from origin {} (credentials: {}, mode: {})",
+        "Request: {} {} from origin {} (credentials: {}, mode: {}{}{})",
         r.method,
         r.url,
         r.origin,
         r.credentials.as_str(),
-        r.mode.as_str()
+        r.mode.as_str(),
+        r.cache
+            .map(|c| format!(", cache: {}", c.as_str()))
+            .unwrap_or_default(),
+        if r.body.is_some() {
+            ", body: ReadableStream"
+        } else {
+            ""
+        }
     );
+    if let Some(b) = s.before.as_deref().filter(|b| !b.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  after {} earlier fetch{} from the same page (one preflight cache)",
+            b.len(),
+            if b.len() == 1 { "" } else { "es" }
+        );
+    }
     if !r.headers.is_empty() {
         let h: Vec<String> = r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
         let _ = writeln!(out, "  headers: {}", h.join("; "));

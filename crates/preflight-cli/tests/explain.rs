@@ -153,3 +153,55 @@ fn bad_inputs_exit_2_with_location() {
     let o = run(&[], Some("\u{0}\u{1}GET\r\n\r\n"));
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A scenario with earlier fetches (`before`): the JSON line has the earlier fetches and the
+/// explanation says what the preflight cache did, under both behaviours (R31 merges, C2/C3
+/// Chromium replaces).
+#[test]
+fn scenario_with_earlier_fetches_explains_the_preflight_cache() {
+    let o = run(
+        &[
+            "--scenario",
+            &data("cache.json"),
+            "--json",
+            "--browser",
+            "spec",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one json line");
+    assert_eq!(v["preflight"], false);
+    assert_eq!(v["at"], 2);
+    let before = v["before"].as_array().expect("before");
+    assert_eq!(before.len(), 2);
+    assert_eq!(before[0]["fetch"], 1);
+    assert_eq!(before[1]["at"], 1);
+    assert!(before
+        .iter()
+        .all(|b| b["preflight"] == true && b["outcome"] == "ok"));
+    let steps = v["steps"].to_string();
+    assert!(
+        steps.contains("preflight skipped: cached by earlier fetch #1 until t=600 s"),
+        "{steps}"
+    );
+
+    let o = run(
+        &["--scenario", &data("cache.json"), "--browser", "chromium"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(
+        text.contains("after 2 earlier fetches from the same page"),
+        "{text}"
+    );
+    assert!(
+        text.contains("its entry (from fetch #2) does not allow method PUT, so it is removed (C3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OPTIONS https://api.example.test/r"),
+        "{text}"
+    );
+}

@@ -44,8 +44,20 @@ pub struct Observed {
     /// What `fetch()` threw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js_error: Option<String>,
-    /// Requests the server saw: `METHOD hop [preflight] origin`.
+    /// Requests the server saw: `METHOD hop [preflight] origin` (`fetch.hop` in a sequence).
     pub requests: Vec<String>,
+    /// The earlier fetches of a sequence, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<EarlierObserved>,
+}
+
+/// What an earlier fetch of a sequence did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EarlierObserved {
+    /// A preflight reached the server.
+    pub preflight: bool,
+    /// `ok` when its `fetch()` resolved.
+    pub outcome: Option<Outcome>,
 }
 
 /// CorsError names that are preflight-stage failures.
@@ -105,6 +117,12 @@ pub fn camel(code: &str) -> String {
 /// Builds the observations from the page results, the server log and the CDP events.
 pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value]) -> Vec<Observed> {
     let n = plan.cases.len();
+    // Sequences: the fetch being made per case (announced by its control request), and the
+    // fetch each request belongs to. Only the last fetch's events describe the scenario.
+    let mut current: Vec<usize> = vec![0; n];
+    let mut request_fetch: HashMap<String, usize> = HashMap::new();
+    let last = |i: usize| plan.cases.get(i).map_or(1, |c| c.fetches);
+    let seq = |i: usize| plan.cases.get(i).is_some_and(|c| c.js.get("seq").is_some());
     let mut first_url: HashMap<String, String> = HashMap::new();
     let mut seen_request = vec![false; n];
     let mut failures: Vec<Vec<Value>> = vec![Vec::new(); n];
@@ -115,15 +133,24 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
             "Network.requestWillBeSent" => {
                 let id = p["requestId"].as_str().unwrap_or("").to_string();
                 let url = p["request"]["url"].as_str().unwrap_or("").to_string();
+                if let Some((i, f)) = plan.ctl_of(&url) {
+                    current[i] = f;
+                    continue;
+                }
                 if let Some(i) = plan.index_of(&url) {
-                    seen_request[i] = true;
+                    let f = *request_fetch.entry(id.clone()).or_insert(current[i]);
+                    if !seq(i) || f == last(i) {
+                        seen_request[i] = true;
+                    }
                 }
                 first_url.entry(id).or_insert(url);
             }
             "Network.loadingFailed" => {
                 let id = p["requestId"].as_str().unwrap_or("");
                 if let Some(i) = first_url.get(id).and_then(|u| plan.index_of(u)) {
-                    failures[i].push(p.clone());
+                    if !seq(i) || request_fetch.get(id) == Some(&last(i)) {
+                        failures[i].push(p.clone());
+                    }
                 }
             }
             "Log.entryAdded" => {
@@ -131,7 +158,7 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
                 let text = entry["text"].as_str().unwrap_or("");
                 let url = entry["url"].as_str().unwrap_or("");
                 let i = plan.index_of(url).or_else(|| plan.index_in_text(text));
-                if let Some(i) = i {
+                if let Some(i) = i.filter(|&i| !seq(i) || current[i] == last(i)) {
                     if !text.starts_with("Failed to load resource") {
                         console[i].push(text.to_string());
                     }
@@ -142,23 +169,53 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
     }
     let mut out = Vec::with_capacity(n);
     for (i, r) in results.into_iter().enumerate() {
-        let hits = srv.take_log(i);
-        let mut o = Observed {
-            requests: hits
-                .iter()
-                .map(|h| {
-                    format!(
-                        "{} #{}{} origin={}",
-                        h.method,
-                        h.hop,
-                        if h.preflight { " preflight" } else { "" },
-                        h.origin
-                            .as_deref()
-                            .map(|x| plan.back(i, x))
-                            .unwrap_or("-".into())
-                    )
+        let all_hits = srv.take_log(i);
+        let before: Vec<EarlierObserved> = if seq(i) {
+            (1..last(i))
+                .map(|f| EarlierObserved {
+                    preflight: all_hits.iter().any(|h| h.fetch == f && h.preflight),
+                    outcome: r["before"]
+                        .get(f - 1)
+                        .and_then(|b| b["ok"].as_bool())
+                        .map(|ok| {
+                            if ok {
+                                Outcome::Ok
+                            } else {
+                                Outcome::NetworkError
+                            }
+                        }),
                 })
-                .collect(),
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let requests = all_hits
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} #{}{}{} origin={}",
+                    h.method,
+                    if h.fetch > 0 {
+                        format!("{}.", h.fetch)
+                    } else {
+                        String::new()
+                    },
+                    h.hop,
+                    if h.preflight { " preflight" } else { "" },
+                    h.origin
+                        .as_deref()
+                        .map(|x| plan.back(i, x))
+                        .unwrap_or("-".into())
+                )
+            })
+            .collect();
+        let hits: Vec<_> = all_hits
+            .into_iter()
+            .filter(|h| !seq(i) || h.fetch == last(i))
+            .collect();
+        let mut o = Observed {
+            requests,
+            before,
             ..Observed::default()
         };
         if let Some(h) = hits.iter().find(|h| h.preflight) {
@@ -211,7 +268,13 @@ pub fn collect(plan: &Plan, srv: &Server, results: Vec<Value>, events: &[Value])
         } else {
             o.outcome = r["ok"].as_bool().map(|_| Outcome::NetworkError);
             o.js_error = r["error"].as_str().map(String::from);
+            // A stream body over HTTP/1.1 fails on the actual request, before it reaches the
+            // server (after a preflight that passed).
+            let stream_h1 = o.net_error.as_deref().is_some_and(|e| {
+                e == "net::ERR_ALPN_NEGOTIATION_FAILED" || e == "net::ERR_H2_OR_QUIC_REQUIRED"
+            });
             o.failure_stage = Some(match o.cors_error.as_deref() {
+                None if stream_h1 => Stage::Actual,
                 _ if hits.is_empty() && !seen_request[i] => Stage::Request,
                 Some(e) if preflight_class(e) => Stage::Preflight,
                 Some(_) => Stage::Actual,
@@ -235,8 +298,13 @@ pub fn model_json(ev: &Evaluation) -> Value {
         "failure_stage": ev.failure_stage,
         "exposed_headers": ev.exposed_headers,
         "origin_header": ev.origin_header,
-        "reason": ev.reason.map(|r| r.code()),
+                "reason": ev.reason.map(|r| r.code()),
         "message": ev.message,
+        "before": ev.before.iter().map(|b| json!({
+            "preflight": b.preflight,
+            "outcome": b.outcome,
+            "reason": b.reason.map(|r| r.code()),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -271,6 +339,18 @@ pub fn compare(model: &Evaluation, obs: &Observed, request_names: &[String]) -> 
     }
     if model.origin_header != obs.origin_header {
         m.push("origin_header");
+    }
+    // The earlier fetches of a sequence: whether each preflighted, and how it ended.
+    if model.before.len() != obs.before.len() {
+        m.push("before");
+    }
+    for (e, o) in model.before.iter().zip(&obs.before) {
+        if e.preflight != o.preflight {
+            m.push("before.preflight");
+        }
+        if Some(e.outcome) != o.outcome {
+            m.push("before.outcome");
+        }
     }
     // Failures before anything is sent are thrown by fetch() in the renderer (Blink), which
     // reports no CDP corsError (observed: mode 'same-origin' cross-origin, an ftp: URL).

@@ -239,12 +239,17 @@ impl Spec {
                 credentials: self.creds,
                 mode: self.mode,
                 pna: None,
+                body: None,
+                cache: None,
             },
             preflight_response: Some(self.pre),
             redirects: (!self.redirects.is_empty()).then_some(self.redirects),
             response: self.response,
             expect: None,
             expect_chromium: None,
+            before: None,
+            at: None,
+            protocol: None,
         }
     }
 }

@@ -267,17 +267,39 @@ fn chromium_version(chromium: &str) -> Result<String, String> {
     Ok(v)
 }
 
-/// The in-page batch: fetch() every case with at most `conc` in flight; never throws.
+/// The in-page batch: fetch() every case with at most `conc` in flight; never throws. A case
+/// with `seq` makes its fetches in order (each announced to the server by its control URL, at
+/// its `at` seconds after the first) and reports the last, with the others in `before`. The
+/// body marker `"__stream__"` becomes a one-chunk `ReadableStream` with `duplex: "half"`.
 const IN_PAGE: &str = r#"(async (cases, conc) => {
   const out = new Array(cases.length); let next = 0;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  function init(i) {
+    const x = Object.assign({}, i);
+    if (x.body === "__stream__") {
+      x.body = new ReadableStream({ start(c) { c.enqueue(new Uint8Array([120])); c.close(); } });
+      x.duplex = "half";
+    }
+    return x;
+  }
   async function one(c) {
     try {
-      const r = await fetch(c.url, c.init);
+      const r = await fetch(c.url, init(c.init));
       try { await r.arrayBuffer(); } catch (e) {}
       return { ok: true, status: r.status, type: r.type, headers: [...r.headers.keys()] };
     } catch (e) { return { ok: false, error: String(e) }; }
   }
-  const worker = async () => { while (next < cases.length) { const i = next++; out[i] = await one(cases[i]); } };
+  async function seq(c) {
+    const t0 = performance.now(); const res = [];
+    for (const s of c.seq) {
+      const wait = t0 + s.at * 1000 - performance.now();
+      if (wait > 0) await sleep(wait);
+      try { await fetch(s.ctl, { mode: "no-cors", cache: "no-store" }); } catch (e) {}
+      res.push(await one(s));
+    }
+    const last = res.pop(); last.before = res; return last;
+  }
+  const worker = async () => { while (next < cases.length) { const i = next++; out[i] = cases[i].seq ? await seq(cases[i]) : await one(cases[i]); } };
   await Promise.all(Array.from({ length: conc }, worker));
   return out;
 })"#;

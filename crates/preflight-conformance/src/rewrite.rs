@@ -10,12 +10,19 @@
 //! origin replaced by its mapped origin; a `null` page origin is a page served with
 //! `Content-Security-Policy: sandbox allow-scripts`. Observed text (console messages, the
 //! `Origin` header, failed parameters) is mapped back to the scenario's URLs before comparing.
+//!
+//! A scenario with earlier fetches (`before`) runs as one sequence in the page: before each
+//! fetch the page calls `/ctl/<run>/<idx>/<f>` (so the server answers with fetch `f`'s
+//! answers), waits until the fetch's `at` (seconds after the first one), then fetches. Its
+//! URLs map by identity instead of by hop, `http://host:P/s/<run>/<idx>/u<k>` for the `k`-th
+//! distinct URL of the scenario, so that fetches of one URL share a preflight-cache key exactly
+//! when they did before the rewrite.
 
-use preflight::browser::Scenario;
+use preflight::browser::{RequestBody, Scenario, ScenarioRequest, ScenarioResponse};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::server::{Answer, Served};
+use crate::server::{Answer, Served, ServedFetch};
 
 /// One case as the page runs it.
 pub struct Case {
@@ -25,6 +32,8 @@ pub struct Case {
     pub page: String,
     /// The mapped target URL (for attributing events when it has no scenario path).
     pub target: String,
+    /// How many fetches the case makes (1, or the earlier fetches plus the last).
+    pub fetches: usize,
     /// mapped hop URL → original, longest first.
     back: Vec<(String, String)>,
 }
@@ -63,15 +72,68 @@ fn location(a: &preflight::browser::ScenarioResponse) -> Option<&str> {
         .map(|h| h.1.as_str())
 }
 
+/// One fetch of a scenario, earlier ones first, with its start time in seconds.
+pub struct FetchRef<'a> {
+    /// What the page asks for.
+    pub request: &'a ScenarioRequest,
+    /// The preflight answer.
+    pub preflight: Option<&'a ScenarioResponse>,
+    /// Redirect answers.
+    pub redirects: &'a [ScenarioResponse],
+    /// The final answer.
+    pub response: &'a ScenarioResponse,
+    /// When it starts.
+    pub at: u64,
+}
+
+/// The fetches of `s`: its earlier fetches, then its own, with the model's times (a fetch
+/// without `at` starts with the one before it).
+pub fn fetches(s: &Scenario) -> Vec<FetchRef<'_>> {
+    let mut t = 0;
+    let mut out = Vec::new();
+    for e in s.before.iter().flatten() {
+        t = e.at.unwrap_or(t);
+        out.push(FetchRef {
+            request: &e.request,
+            preflight: e.preflight_response.as_ref().and_then(|p| p.as_ref()),
+            redirects: e.redirects.as_deref().unwrap_or(&[]),
+            response: &e.response,
+            at: t,
+        });
+    }
+    out.push(FetchRef {
+        request: &s.request,
+        preflight: s.preflight_response.as_ref().and_then(|p| p.as_ref()),
+        redirects: s.redirects.as_deref().unwrap_or(&[]),
+        response: &s.response,
+        at: s.at.unwrap_or(t),
+    });
+    out
+}
+
 /// The URLs of one scenario: page origin, then each hop (`None` once a hop is not http(s)).
 fn urls(s: &Scenario) -> (Option<Url>, Vec<Url>) {
-    let origin = (s.request.origin != "null")
-        .then(|| Url::parse(&s.request.origin).ok())
+    urls_of(&s.request, s.redirects.as_deref().unwrap_or(&[]))
+}
+
+/// Every URL of every fetch of `s`.
+fn all_urls(s: &Scenario) -> (Option<Url>, Vec<Url>) {
+    let (o, mut hops) = urls(s);
+    for f in fetches(s) {
+        hops.extend(urls_of(f.request, f.redirects).1);
+    }
+    (o, hops)
+}
+
+/// The URLs of one fetch: page origin, then each hop.
+fn urls_of(request: &ScenarioRequest, redirects: &[ScenarioResponse]) -> (Option<Url>, Vec<Url>) {
+    let origin = (request.origin != "null")
+        .then(|| Url::parse(&request.origin).ok())
         .flatten();
     let mut hops = Vec::new();
-    if let Ok(u) = Url::parse(&s.request.url) {
+    if let Ok(u) = Url::parse(&request.url) {
         hops.push(u);
-        for r in s.redirects.as_deref().unwrap_or(&[]) {
+        for r in redirects {
             let Some(prev) = hops.last() else { break };
             let Some(next) = location(r).and_then(|l| prev.join(l).ok()) else {
                 break;
@@ -90,7 +152,7 @@ fn urls(s: &Scenario) -> (Option<Url>, Vec<Url>) {
 pub fn keys(scenarios: &[Scenario]) -> Vec<(String, u16)> {
     let mut ks: Vec<(String, u16)> = vec![("https".into(), 443)];
     for s in scenarios {
-        let (o, hops) = urls(s);
+        let (o, hops) = all_urls(s);
         for u in o.iter().chain(&hops) {
             if let Some(k) = key(u) {
                 if !ks.contains(&k) {
@@ -119,7 +181,7 @@ impl Plan {
         // Every origin of the run, original → mapped.
         let mut origins: Vec<(String, String)> = Vec::new();
         for s in scenarios {
-            let (o, hops) = urls(s);
+            let (o, hops) = all_urls(s);
             for u in o.iter().chain(&hops) {
                 if let Some(m) = map_origin(u) {
                     let orig = origin_of(u);
@@ -139,7 +201,7 @@ impl Plan {
         let mut cases = Vec::new();
         let mut served = Vec::new();
         for (idx, s) in scenarios.iter().enumerate() {
-            let (o, hops) = urls(s);
+            let (o, _) = urls(s);
             let page = match &o {
                 Some(u) => match map_origin(u) {
                     Some(m) => format!("{m}/page"),
@@ -147,88 +209,146 @@ impl Plan {
                 },
                 None => format!("http://sandbox.test:{}/page?sandbox", ports[0]),
             };
-            let mapped_hop = |k: usize, u: &Url| -> Option<Url> {
-                let mut m = u.clone();
-                let p = port_of(u)?;
-                m.set_scheme("http").ok()?;
-                m.set_port(Some(p)).ok()?;
-                m.set_path(&format!("/s/{run}/{idx}/{k}"));
-                m.set_query(None);
-                m.set_fragment(None);
-                Some(m)
-            };
-            let mapped: Vec<Option<Url>> = hops
-                .iter()
-                .enumerate()
-                .map(|(k, u)| mapped_hop(k, u))
-                .collect();
-            let target = match mapped.first() {
-                Some(Some(m)) => m.as_str().to_string(),
-                _ => s.request.url.clone(),
-            };
+            // A sequence (earlier fetches) maps URLs by identity, a single fetch by hop.
+            let seq = s.before.is_some();
+            let all = fetches(s);
+            let mut ids: Vec<Url> = Vec::new();
             let acao_back = std::cell::RefCell::new(Vec::new());
-            let rewrite = |a: &preflight::browser::ScenarioResponse, hop: Option<usize>| Answer {
-                status: a.status,
-                headers: a
-                    .headers
+            let mut hop_back: Vec<(String, String)> = Vec::new();
+            let mut served_fetches: Vec<ServedFetch> = Vec::new();
+            let mut steps: Vec<Value> = Vec::new();
+            let mut target = s.request.url.clone();
+            for (fi, f) in all.iter().enumerate() {
+                let (_, hops) = urls_of(f.request, f.redirects);
+                let hop_ids: Vec<usize> = hops
                     .iter()
-                    .map(|h| {
-                        let v = if h.0.eq_ignore_ascii_case("access-control-allow-origin") {
-                            let v = map_acao(&h.1, &fwd);
-                            if v != h.1 {
-                                acao_back.borrow_mut().push((v.clone(), h.1.clone()));
+                    .enumerate()
+                    .map(|(k, u)| {
+                        if !seq {
+                            return k;
+                        }
+                        match ids.iter().position(|x| x == u) {
+                            Some(i) => i,
+                            None => {
+                                ids.push(u.clone());
+                                ids.len() - 1
                             }
-                            v
-                        } else if h.0.eq_ignore_ascii_case("location") {
-                            match hop.and_then(|k| mapped.get(k + 1)) {
-                                Some(Some(m)) => m.as_str().to_string(),
-                                _ => h.1.clone(),
-                            }
-                        } else {
-                            h.1.clone()
-                        };
-                        (h.0.clone(), v)
+                        }
                     })
-                    .collect(),
-            };
-            let mut hop_answers: Vec<Answer> = s
-                .redirects
-                .as_deref()
-                .unwrap_or(&[])
-                .iter()
-                .enumerate()
-                .map(|(k, r)| rewrite(r, Some(k)))
-                .collect();
-            hop_answers.push(rewrite(&s.response, None));
-            served.push(Served {
-                preflight: s
-                    .preflight_response
-                    .clone()
-                    .flatten()
-                    .map(|p| rewrite(&p, None)),
-                hops: hop_answers,
-            });
-            let mut hop_back: Vec<(String, String)> = acao_back.take();
-            for (m, u) in mapped.iter().zip(&hops) {
-                if let Some(m) = m {
-                    hop_back.push((m.as_str().to_string(), u.as_str().to_string()));
+                    .collect();
+                let mapped: Vec<Option<Url>> = hops
+                    .iter()
+                    .zip(&hop_ids)
+                    .map(|(u, &id)| {
+                        let mut m = u.clone();
+                        let p = port_of(u)?;
+                        m.set_scheme("http").ok()?;
+                        m.set_port(Some(p)).ok()?;
+                        if seq {
+                            m.set_path(&format!("/s/{run}/{idx}/u{id}"));
+                        } else {
+                            m.set_path(&format!("/s/{run}/{idx}/{id}"));
+                        }
+                        m.set_query(None);
+                        m.set_fragment(None);
+                        Some(m)
+                    })
+                    .collect();
+                let url = match mapped.first() {
+                    Some(Some(m)) => m.as_str().to_string(),
+                    _ => f.request.url.clone(),
+                };
+                let rewrite = |a: &ScenarioResponse, hop: Option<usize>| Answer {
+                    status: a.status,
+                    headers: a
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            let v = if h.0.eq_ignore_ascii_case("access-control-allow-origin") {
+                                let v = map_acao(&h.1, &fwd);
+                                if v != h.1 {
+                                    acao_back.borrow_mut().push((v.clone(), h.1.clone()));
+                                }
+                                v
+                            } else if h.0.eq_ignore_ascii_case("location") {
+                                match hop.and_then(|k| mapped.get(k + 1)) {
+                                    Some(Some(m)) => m.as_str().to_string(),
+                                    _ => h.1.clone(),
+                                }
+                            } else {
+                                h.1.clone()
+                            };
+                            (h.0.clone(), v)
+                        })
+                        .collect(),
+                };
+                let mut answers: Vec<Answer> = f
+                    .redirects
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| rewrite(r, Some(k)))
+                    .collect();
+                answers.push(rewrite(f.response, None));
+                let preflight = f.preflight.map(|p| rewrite(p, None));
+                for (m, u) in mapped.iter().zip(&hops) {
+                    if let Some(m) = m {
+                        hop_back.push((m.as_str().to_string(), u.as_str().to_string()));
+                    }
                 }
+                served_fetches.push(ServedFetch {
+                    preflight,
+                    hops: answers
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, a)| (hop_ids.get(k).copied(), a))
+                        .collect(),
+                });
+                let ctl = match page.find("/page") {
+                    Some(p) => format!("{}/ctl/{run}/{idx}/{}", &page[..p], fi + 1),
+                    None => String::new(),
+                };
+                steps.push(
+                    json!({"url": url, "init": init_json(f.request), "at": f.at, "ctl": ctl}),
+                );
+                target = url;
             }
+            hop_back.extend(acao_back.take());
             hop_back.extend(back.iter().cloned());
             hop_back.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
-            let init = json!({
-                "method": s.request.method,
-                "headers": s.request.headers.iter().map(|h| [h.0.clone(), h.1.clone()]).collect::<Vec<_>>(),
-                "credentials": s.request.credentials.as_str(),
-                "mode": s.request.mode.as_str(),
-                "redirect": "follow",
-            });
-            cases.push(Case {
-                js: json!({"url": target, "init": init}),
-                page,
-                target,
-                back: hop_back,
-            });
+            hop_back.dedup();
+            let n = served_fetches.len();
+            if seq {
+                served.push(Served {
+                    preflight: None,
+                    hops: Vec::new(),
+                    seq: served_fetches,
+                });
+                cases.push(Case {
+                    js: json!({ "seq": steps }),
+                    page,
+                    target,
+                    fetches: n,
+                    back: hop_back,
+                });
+            } else {
+                let f = served_fetches.pop().unwrap_or(ServedFetch {
+                    preflight: None,
+                    hops: Vec::new(),
+                });
+                served.push(Served {
+                    preflight: f.preflight,
+                    hops: f.hops.into_iter().map(|(_, a)| a).collect(),
+                    seq: Vec::new(),
+                });
+                let step = steps.pop().unwrap_or(Value::Null);
+                cases.push(Case {
+                    js: json!({"url": step["url"], "init": step["init"]}),
+                    page,
+                    target,
+                    fetches: 1,
+                    back: hop_back,
+                });
+            }
         }
         Plan {
             run: run.to_string(),
@@ -270,6 +390,16 @@ impl Plan {
             .position(|c| !c.target.contains(&tag) && text.contains(&c.target))
     }
 
+    /// The scenario and fetch (1-based) a control URL (`/ctl/<run>/<idx>/<f>`) announces.
+    pub fn ctl_of(&self, url: &str) -> Option<(usize, usize)> {
+        let tag = format!("/ctl/{}/", self.run);
+        let rest = &url[url.find(&tag)? + tag.len()..];
+        let mut it = rest.split('/');
+        let idx = it.next()?.parse().ok().filter(|&i| i < self.cases.len())?;
+        let f = it.next()?.parse().ok()?;
+        Some((idx, f))
+    }
+
     /// The scenario index a (mapped) URL belongs to.
     pub fn index_of(&self, url: &str) -> Option<usize> {
         let tag = format!("/s/{}/", self.run);
@@ -309,6 +439,25 @@ fn map_acao(text: &str, pats: &[(String, String)]) -> String {
         i += ch.len_utf8().max(1);
     }
     out
+}
+
+/// The `fetch()` init of a request. A `ReadableStream` body is the marker `"__stream__"`,
+/// which the page turns into a stream (with `duplex: "half"`).
+fn init_json(r: &ScenarioRequest) -> Value {
+    let mut init = json!({
+        "method": r.method,
+        "headers": r.headers.iter().map(|h| [h.0.clone(), h.1.clone()]).collect::<Vec<_>>(),
+        "credentials": r.credentials.as_str(),
+        "mode": r.mode.as_str(),
+        "redirect": "follow",
+    });
+    if let Some(c) = r.cache {
+        init["cache"] = json!(c.as_str());
+    }
+    if r.body == Some(RequestBody::Stream) {
+        init["body"] = json!("__stream__");
+    }
+    init
 }
 
 /// Single left-to-right pass: at each position the first (longest) matching pattern wins.

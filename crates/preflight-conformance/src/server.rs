@@ -10,6 +10,9 @@
 //!   `Access-Control-Request-Method` gets the preflight answer (or a closed connection when the
 //!   scenario has none); any other request gets redirect `hop` or, past the redirects, the
 //!   final response.
+//! * `/ctl/<run>/<idx>/<f>` — a scenario with earlier fetches is about to make its fetch `f`
+//!   (1-based): from now on `/s/<run>/<idx>/u<k>` (its `k`-th distinct URL) answers with that
+//!   fetch's preflight answer, or with the next of its answers whose URL is `k`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,12 +36,25 @@ pub struct Served {
     pub preflight: Option<Answer>,
     /// Redirect answers (Locations already rewritten), then the final response.
     pub hops: Vec<Answer>,
+    /// For a scenario with earlier fetches: every fetch's answers, in order.
+    pub seq: Vec<ServedFetch>,
+}
+
+/// The answers of one fetch of a sequence.
+#[derive(Clone, Debug)]
+pub struct ServedFetch {
+    /// The preflight answer; `None`: close the connection without answering.
+    pub preflight: Option<Answer>,
+    /// Redirect answers then the final response, each with the URL id it answers at.
+    pub hops: Vec<(Option<usize>, Answer)>,
 }
 
 /// One request the server received for a scenario.
 #[derive(Clone, Debug)]
 pub struct Hit {
-    /// The hop index in the path.
+    /// The fetch of a sequence (1-based; 0 for a single fetch).
+    pub fetch: usize,
+    /// The hop index (in the path; in the fetch's answers for a sequence).
     pub hop: usize,
     /// The request method.
     pub method: String,
@@ -54,6 +70,9 @@ struct State {
     run: String,
     served: Vec<Served>,
     log: Mutex<Vec<Vec<Hit>>>,
+    /// Per scenario with earlier fetches: the fetch being made (1-based) and the index of its
+    /// next answer.
+    active: Mutex<Vec<(usize, usize)>>,
 }
 
 /// A running server (its listeners live until the process ends).
@@ -78,6 +97,7 @@ impl Server {
             run: run.to_string(),
             served,
             log: Mutex::new(vec![Vec::new(); n]),
+            active: Mutex::new(vec![(0, 0); n]),
         });
         for l in listeners {
             let st = Arc::clone(&state);
@@ -169,21 +189,49 @@ fn route(
         h.push(("Content-Length".into(), body.len().to_string()));
         return Some((encode(200, &h, body.as_bytes(), method), false));
     }
+    if let Some(r) = path
+        .strip_prefix("/ctl/")
+        .and_then(|r| r.strip_prefix(&*st.run))
+    {
+        let mut it = r.trim_start_matches('/').split('/');
+        let idx: Option<usize> = it.next().and_then(|x| x.parse().ok());
+        let f: Option<usize> = it.next().and_then(|x| x.parse().ok());
+        if let (Some(idx), Some(f)) = (idx, f) {
+            if let Some(a) = st
+                .active
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(idx)
+            {
+                *a = (f, 0);
+            }
+        }
+        let h = [("Access-Control-Allow-Origin".to_string(), "*".to_string())];
+        return Some((encode(204, &h, b"", method), false));
+    }
     let rest = path
         .strip_prefix("/s/")
         .and_then(|r| r.strip_prefix(&*st.run));
+    // `<idx>/<hop>`, or `<idx>/u<k>` for a sequence.
     let parsed = rest.and_then(|r| {
         let mut it = r.trim_start_matches('/').split('/');
         let idx: usize = it.next()?.parse().ok()?;
-        let hop: usize = it.next()?.parse().ok()?;
-        Some((idx, hop))
+        let seg = it.next()?;
+        match seg.strip_prefix('u') {
+            Some(k) => Some((idx, k.parse().ok()?, true)),
+            None => Some((idx, seg.parse().ok()?, false)),
+        }
     });
-    let Some((idx, hop)) = parsed.filter(|(i, _)| *i < st.served.len()) else {
+    let Some((idx, hop, seq)) = parsed.filter(|(i, _, _)| *i < st.served.len()) else {
         return Some((encode(404, &[], b"", method), false));
     };
+    if seq {
+        return route_seq(st, idx, hop, method, headers);
+    }
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let preflight = method == "OPTIONS" && get("access-control-request-method").is_some();
     let hit = Hit {
+        fetch: 0,
         hop,
         method: method.to_string(),
         preflight,
@@ -204,6 +252,59 @@ fn route(
         served.preflight.as_ref()?
     } else {
         served.hops.get(hop).or(served.hops.last())?
+    };
+    Some(answer_bytes(answer, method))
+}
+
+/// A request at URL `id` of sequence scenario `idx`, answered from the active fetch.
+fn route_seq(
+    st: &State,
+    idx: usize,
+    id: usize,
+    method: &str,
+    headers: &[(String, String)],
+) -> Option<(Vec<u8>, bool)> {
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let preflight = method == "OPTIONS" && get("access-control-request-method").is_some();
+    let served = st.served.get(idx)?;
+    let (f, hop) = {
+        let mut active = st.active.lock().unwrap_or_else(|e| e.into_inner());
+        let a = active.get_mut(idx)?;
+        let fetch = served.seq.get(a.0.checked_sub(1)?)?;
+        let hop = if preflight {
+            a.1
+        } else {
+            // The next answer at this URL (a fetch may visit a URL twice), else the last.
+            let j = (a.1..fetch.hops.len())
+                .find(|&j| fetch.hops[j].0 == Some(id))
+                .or_else(|| fetch.hops.iter().position(|h| h.0 == Some(id)))
+                .unwrap_or(fetch.hops.len().saturating_sub(1));
+            a.1 = j + 1;
+            j
+        };
+        (a.0, hop)
+    };
+    st.log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(idx)?
+        .push(Hit {
+            fetch: f,
+            hop,
+            method: method.to_string(),
+            preflight,
+            origin: get("origin"),
+            acr: headers
+                .iter()
+                .filter(|(k, _)| k.starts_with("access-control-request-"))
+                .cloned()
+                .collect(),
+        });
+    let fetch = served.seq.get(f - 1)?;
+    let answer = if preflight {
+        fetch.preflight.as_ref()?
+    } else {
+        &fetch.hops.get(hop)?.1
     };
     Some(answer_bytes(answer, method))
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use preflight::browser::{Scenario, ScenarioResponse};
+use preflight::browser::{Protocol, RequestBody, Scenario, ScenarioRequest, ScenarioResponse};
 use serde::Deserialize;
 use url::{Host, Url};
 
@@ -18,7 +18,13 @@ pub const CATEGORIES: &[&str] = &[
     "mixed-scheme",
     "unservable-status",
     "unsendable-header",
+    "stream-body-h2",
+    "long-wait",
+    "other-page-origin",
 ];
+
+/// The longest sequence (seconds from the first fetch to the last) the harness waits out.
+pub const MAX_WAIT_SECS: u64 = 8;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +91,18 @@ fn schemes(s: &Scenario) -> Vec<String> {
     out
 }
 
+/// Every fetch's request of `s` (earlier ones first) with its start time.
+fn crate_fetches(s: &Scenario) -> Vec<(&ScenarioRequest, u64)> {
+    let mut t = 0;
+    let mut out = Vec::new();
+    for e in s.before.iter().flatten() {
+        t = e.at.unwrap_or(t);
+        out.push((&e.request, t));
+    }
+    out.push((&s.request, s.at.unwrap_or(t)));
+    out
+}
+
 fn matches(category: &str, s: &Scenario) -> bool {
     match category {
         "pna" => s.request.pna.is_some(),
@@ -101,6 +119,21 @@ fn matches(category: &str, s: &Scenario) -> bool {
             s.request.origin.starts_with("https:") && schemes(s).iter().any(|x| x == "http")
         }
         "unservable-status" => answers(s).any(|a| !(200..=599).contains(&a.status)),
+        // The model assumes HTTP/2 (an https URL and no `protocol: http/1.1`) for a stream body,
+        // which Chromium sends only over HTTP/2 or QUIC.
+        "stream-body-h2" => crate_fetches(s).iter().any(|(r, _)| {
+            r.body == Some(RequestBody::Stream)
+                && r.url.starts_with("https:")
+                && s.protocol != Some(Protocol::Http1)
+        }),
+        "long-wait" => crate_fetches(s)
+            .last()
+            .is_some_and(|(_, at)| *at > MAX_WAIT_SECS),
+        "other-page-origin" => s
+            .before
+            .iter()
+            .flatten()
+            .any(|e| e.request.origin != s.request.origin),
         "unsendable-header" => answers(s).any(|a| {
             a.headers.iter().any(|(k, v)| {
                 k.is_empty()

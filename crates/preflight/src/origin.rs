@@ -272,6 +272,15 @@ impl Origin {
         })
     }
 
+    /// The tuple (scheme, host, non-default port), `None` for the opaque origin.
+    pub(crate) fn tuple(&self) -> Option<crate::browser::fast_url::Tuple<'_>> {
+        Some(crate::browser::fast_url::Tuple {
+            scheme: self.scheme()?,
+            host: self.host()?,
+            port: self.port(),
+        })
+    }
+
     /// Same origin: identical tuples. The opaque origin is not same origin with anything here,
     /// since two `null` serializations may stand for two different opaque origins.
     pub fn is_same_origin(&self, other: &Origin) -> bool {

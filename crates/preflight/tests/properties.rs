@@ -597,6 +597,8 @@ fn browser_request() -> impl Strategy<Value = ScenarioRequest> {
             ][usize::from(cred)],
             mode: RequestMode::Cors,
             pna: None,
+            body: None,
+            cache: None,
         })
 }
 
@@ -681,6 +683,9 @@ proptest! {
                 response: server.actual.clone().unwrap_or(ScenarioResponse { status: 200, headers: vec![] }),
                 expect: None,
                 expect_chromium: None,
+                before: None,
+                at: None,
+                protocol: None,
             };
             let replay = evaluate(&s, behavior);
             prop_assert_eq!(replay.outcome, ev.outcome);

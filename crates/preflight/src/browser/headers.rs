@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use super::small::Small;
+
 /// A header as a `(name, value)` pair. Header lists are slices of these, in wire order.
 pub type Header = (String, String);
 
@@ -18,28 +20,45 @@ pub fn normalize_value(value: &str) -> &str {
     value.trim_matches(|c: char| c.is_ascii() && is_http_ws(c as u8))
 }
 
-/// RFC 9110 `tchar`.
+/// ASCII case-insensitive equality (lengths first).
+#[inline]
+pub(crate) fn eq_ci(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
+}
+
+/// RFC 9110 `tchar`, as a 256-entry table.
 #[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    TCHAR[usize::from(b)]
 }
+
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
 
 /// RFC 9110 `token`: one or more `tchar`.
 pub fn is_token(s: &str) -> bool {
@@ -48,7 +67,7 @@ pub fn is_token(s: &str) -> bool {
 
 /// Whether any header in `list` has `name` (byte-case-insensitive).
 pub fn contains(list: &[Header], name: &str) -> bool {
-    list.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    list.iter().any(|(n, _)| eq_ci(n, name))
 }
 
 /// Fetch "get": all values for `name` joined by `", "`, or `None` when absent (R6).
@@ -60,7 +79,7 @@ pub fn contains(list: &[Header], name: &str) -> bool {
 /// assert_eq!(get(&h, "b"), None);
 /// ```
 pub fn get<'a>(list: &'a [Header], name: &str) -> Option<Cow<'a, str>> {
-    let mut it = list.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut it = list.iter().filter(|(n, _)| eq_ci(n, name));
     let first = it.next()?;
     let mut out: Option<String> = None;
     for (_, v) in it {
@@ -74,11 +93,30 @@ pub fn get<'a>(list: &'a [Header], name: &str) -> Option<Cow<'a, str>> {
     })
 }
 
+/// [`get`] over a borrowed header list (the model's request-side lists).
+pub(crate) fn get_ref<'a>(list: &[(&'a str, &'a str)], name: &str) -> Option<Cow<'a, str>> {
+    let mut it = list.iter().filter(|(n, _)| eq_ci(n, name));
+    let &(_, first) = it.next()?;
+    let mut out: Option<String> = None;
+    for (_, v) in it {
+        let s = out.get_or_insert_with(|| first.to_string());
+        s.push_str(", ");
+        s.push_str(v);
+    }
+    Some(match out {
+        Some(s) => Cow::Owned(s),
+        None => Cow::Borrowed(first),
+    })
+}
+
+/// [`contains`] over a borrowed header list.
+pub(crate) fn contains_ref(list: &[(&str, &str)], name: &str) -> bool {
+    list.iter().any(|(n, _)| eq_ci(n, name))
+}
+
 /// Number of header lines named `name`.
 pub(crate) fn count(list: &[Header], name: &str) -> usize {
-    list.iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .count()
+    list.iter().filter(|(n, _)| eq_ci(n, name)).count()
 }
 
 /// Fetch "extract header list values" for a `#token` list header such as
@@ -89,9 +127,23 @@ pub fn extract_token_list<'a>(
     list: &'a [Header],
     name: &str,
 ) -> Option<Result<Vec<&'a str>, &'a str>> {
+    let mut items: TokenList<'a> = Small::new();
+    token_list_into(list, name, &mut items).map(|r| r.map(|()| items.to_vec()))
+}
+
+/// The items of a `#token` list header, inline.
+pub(crate) type TokenList<'a> = Small<&'a str, 8>;
+
+/// [`extract_token_list`] into `items` (cleared first): `None` when absent, `Err(item)` for
+/// the first item that is not a token.
+pub(crate) fn token_list_into<'a>(
+    list: &'a [Header],
+    name: &str,
+    items: &mut TokenList<'a>,
+) -> Option<Result<(), &'a str>> {
+    items.truncate(0);
     let mut found = false;
-    let mut items = Vec::new();
-    for (_, v) in list.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+    for (_, v) in list.iter().filter(|(n, _)| eq_ci(n, name)) {
         found = true;
         for item in v.split(',') {
             let item = item.trim_matches(|c: char| c == ' ' || c == '\t');
@@ -105,11 +157,7 @@ pub fn extract_token_list<'a>(
             items.push(item);
         }
     }
-    if found {
-        Some(Ok(items))
-    } else {
-        None
-    }
+    found.then_some(Ok(()))
 }
 
 /// Fetch "get, decode, and split" (R7): split on commas outside quoted strings, strip tabs and
@@ -150,9 +198,12 @@ pub(crate) fn split_value(value: &str) -> Vec<String> {
 }
 
 /// Prints a hint the way Chromium's console does: non-printable and non-ASCII characters as
-/// `\uXXXX`.
-pub(crate) fn escape_hint(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// `\uXXXX` (borrowed when there are none).
+pub(crate) fn escape_hint(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         if (' '..='~').contains(&c) {
             out.push(c);
@@ -162,7 +213,7 @@ pub(crate) fn escape_hint(s: &str) -> String {
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //!   an [`Evaluation`]: whether a preflight is sent and with which `Access-Control-Request-*`
 //!   headers, the outcome, the stage and stable [`Reason`] of a failure, Chromium's console
 //!   message, a fix for the server owner, the readable response headers, and a step-by-step
-//!   explanation.
+//!   explanation. A scenario may hold earlier fetches of the same page ([`Scenario::before`],
+//!   at times [`Scenario::at`]): they run first, against one preflight cache the evaluation
+//!   owns, and the explanation says what the cache did (`docs/scenario-extensions.md`).
 //! * The building blocks, for a client that sends real requests: [`prepare`],
 //!   [`check_preflight_response`], [`cors_check`], [`exposed_headers`], [`follow_redirect`],
 //!   [`PreflightCache`].
@@ -35,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 mod cache;
 mod evaluate;
+pub(crate) mod fast_url;
 pub mod headers;
 mod reason;
 mod redirect;
@@ -42,11 +45,17 @@ mod request;
 mod response;
 pub mod safelist;
 mod scenario;
+mod small;
+mod text;
 
 pub use cache::PreflightCache;
 pub use evaluate::{
     evaluate, evaluate_verdict, evaluate_with, Answer, Evaluation, Outgoing, Server, Step,
 };
+/// Where the model's fast URL/origin recognition disagrees with the `url` crate on an input
+/// (`None`: nowhere). For the fuzz target's cross-check; not a stable API.
+#[doc(hidden)]
+pub use fast_url::fast_path_disagreement;
 pub use reason::{Failure, Reason};
 pub use redirect::{follow_redirect, RedirectState};
 pub use request::{prepare, PreparedRequest, RequestInit};
@@ -56,8 +65,9 @@ pub use response::{
     FIREFOX_MAX_AGE_CAP, WEBKIT_MAX_AGE_CAP,
 };
 pub use scenario::{
-    AddressSpace, Expect, ExpectPatch, Outcome, PnaInput, PreflightRequestHeaders, Scenario,
-    ScenarioRequest, ScenarioResponse, Stage,
+    AddressSpace, CacheMode, EarlierFetch, Expect, ExpectPatch, Outcome, PnaInput,
+    PreflightRequestHeaders, Protocol, RequestBody, Scenario, ScenarioRequest, ScenarioResponse,
+    Stage,
 };
 
 /// Whose behaviour to model.

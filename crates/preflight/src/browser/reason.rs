@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::text::cat;
+
 /// Why a request failed. Codes are stable snake_case strings ([`Reason::code`]), named after
 /// Chromium's `CorsError` values where one exists; `Preflight*` variants are the same check
 /// failing on the preflight response.
@@ -75,6 +77,20 @@ pub enum Reason {
     PreflightInvalidAllowPrivateNetwork,
     /// PNA: a private network request from a non-secure context (R58).
     InsecurePrivateNetwork,
+    /// `fetch()` throws: a `GET` or `HEAD` request with a body (Request constructor).
+    GetOrHeadWithBody,
+    /// `fetch()` throws: a `ReadableStream` body in `no-cors` mode (Request constructor).
+    StreamBodyNotCors,
+    /// A `ReadableStream` body over HTTP/1.1: Chromium streams request bodies only over
+    /// HTTP/2 or QUIC; the actual request fails before it is sent (observed with Chromium 156
+    /// over plain http: `net::ERR_ALPN_NEGOTIATION_FAILED`; `net/` also names it
+    /// `ERR_H2_OR_QUIC_REQUIRED`).
+    H2OrQuicRequired,
+    /// A redirect that would re-send a `ReadableStream` body (any but 303; HTTP-redirect fetch
+    /// step 11).
+    RedirectWithStreamBody,
+    /// `fetch()` throws: cache mode `only-if-cached` without mode `same-origin`.
+    OnlyIfCachedNotSameOrigin,
 }
 
 impl Reason {
@@ -115,6 +131,11 @@ impl Reason {
             PreflightMissingAllowPrivateNetwork => "preflight_missing_allow_private_network",
             PreflightInvalidAllowPrivateNetwork => "preflight_invalid_allow_private_network",
             InsecurePrivateNetwork => "insecure_private_network",
+            GetOrHeadWithBody => "get_or_head_with_body",
+            StreamBodyNotCors => "stream_body_not_cors",
+            H2OrQuicRequired => "h2_or_quic_required",
+            RedirectWithStreamBody => "redirect_with_stream_body",
+            OnlyIfCachedNotSameOrigin => "only_if_cached_not_same_origin",
         }
     }
 
@@ -162,6 +183,9 @@ impl Reason {
                 | ForbiddenMethod
                 | InvalidHeader
                 | MethodUnsupportedInNoCors
+                | GetOrHeadWithBody
+                | StreamBodyNotCors
+                | OnlyIfCachedNotSameOrigin
         )
     }
 }
@@ -193,53 +217,68 @@ impl Failure {
     /// Chromium's reason sentence (the part after "has been blocked by CORS policy: "), without
     /// the preflight prefix. `None` for failures that are not CORS errors.
     pub fn reason_text(&self) -> Option<String> {
-        use Reason::*;
         let v = super::headers::escape_hint(&self.detail);
+        self.reason_pieces(&v).map(cat)
+    }
+
+    /// [`Failure::reason_text`] as pieces to concatenate, `v` being the escaped detail.
+    fn reason_pieces<'v>(&self, v: &'v str) -> Option<[&'v str; 5]> {
+        use Reason::*;
         const VALID: &str = " Have the server send the header with a valid value.";
-        Some(match self.reason {
+        let one = |a: &'static str| Some([a, "", "", "", ""]);
+        let around = |a: &'static str, b: &'static str| Some([a, v, b, "", ""]);
+        let around_valid = |a: &'static str, b: &'static str| Some([a, v, b, VALID, ""]);
+        match self.reason {
             MissingAllowOriginHeader | PreflightMissingAllowOriginHeader => {
-                "No 'Access-Control-Allow-Origin' header is present on the requested resource."
-                    .to_string()
+                one("No 'Access-Control-Allow-Origin' header is present on the requested resource.")
             }
-            WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.".to_string(),
-            MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => format!(
-                "The 'Access-Control-Allow-Origin' header contains multiple values '{v}', but only one is allowed.{VALID}"
+            WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => one("The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'."),
+            MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => around_valid(
+                "The 'Access-Control-Allow-Origin' header contains multiple values '",
+                "', but only one is allowed.",
             ),
-            InvalidAllowOriginValue | PreflightInvalidAllowOriginValue => format!(
-                "The 'Access-Control-Allow-Origin' header contains the invalid value '{v}'.{VALID}"
+            InvalidAllowOriginValue | PreflightInvalidAllowOriginValue => around_valid(
+                "The 'Access-Control-Allow-Origin' header contains the invalid value '",
+                "'.",
             ),
-            AllowOriginMismatch | PreflightAllowOriginMismatch => format!(
-                "The 'Access-Control-Allow-Origin' header has a value '{v}' that is not equal to the supplied origin.{VALID}"
+            AllowOriginMismatch | PreflightAllowOriginMismatch => around_valid(
+                "The 'Access-Control-Allow-Origin' header has a value '",
+                "' that is not equal to the supplied origin.",
             ),
-            InvalidAllowCredentials | PreflightInvalidAllowCredentials => format!(
-                "The value of the 'Access-Control-Allow-Credentials' header in the response is '{v}' which must be 'true' when the request's credentials mode is 'include'."
+            InvalidAllowCredentials | PreflightInvalidAllowCredentials => around(
+                "The value of the 'Access-Control-Allow-Credentials' header in the response is '",
+                "' which must be 'true' when the request's credentials mode is 'include'.",
             ),
-            PreflightInvalidStatus => "It does not have HTTP ok status.".to_string(),
-            PreflightDisallowedRedirect => "Redirect is not allowed for a preflight request.".to_string(),
-            InvalidAllowMethodsPreflightResponse => "Cannot parse Access-Control-Allow-Methods response header field in preflight response.".to_string(),
-            InvalidAllowHeadersPreflightResponse => "Cannot parse Access-Control-Allow-Headers response header field in preflight response.".to_string(),
-            MethodDisallowedByPreflightResponse => format!(
-                "Method {v} is not allowed by Access-Control-Allow-Methods in preflight response."
+            PreflightInvalidStatus => one("It does not have HTTP ok status."),
+            PreflightDisallowedRedirect => one("Redirect is not allowed for a preflight request."),
+            InvalidAllowMethodsPreflightResponse => one("Cannot parse Access-Control-Allow-Methods response header field in preflight response."),
+            InvalidAllowHeadersPreflightResponse => one("Cannot parse Access-Control-Allow-Headers response header field in preflight response."),
+            MethodDisallowedByPreflightResponse => around(
+                "Method ",
+                " is not allowed by Access-Control-Allow-Methods in preflight response.",
             ),
-            HeaderDisallowedByPreflightResponse => format!(
-                "Request header field {v} is not allowed by Access-Control-Allow-Headers in preflight response."
+            HeaderDisallowedByPreflightResponse => around(
+                "Request header field ",
+                " is not allowed by Access-Control-Allow-Headers in preflight response.",
             ),
             // Chromium 156 prints the location empty (C19).
-            RedirectContainsCredentials => "Redirect location '' contains a username and password, which is disallowed for cross-origin requests.".to_string(),
-            DisallowedByMode => "Cross origin requests are not allowed by request mode.".to_string(),
-            CorsDisabledScheme => "Cross origin requests are only supported for protocol schemes: chrome, chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, http, https, isolated-app.".to_string(),
-            PreflightMissingAllowPrivateNetwork => format!(
-                "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `{v}` address space."
+            RedirectContainsCredentials => one("Redirect location '' contains a username and password, which is disallowed for cross-origin requests."),
+            DisallowedByMode => one("Cross origin requests are not allowed by request mode."),
+            CorsDisabledScheme => one("Cross origin requests are only supported for protocol schemes: chrome, chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, http, https, isolated-app."),
+            PreflightMissingAllowPrivateNetwork => around(
+                "No 'Access-Control-Allow-Private-Network' header was present in the preflight response for this private network request targeting the `",
+                "` address space.",
             ),
             PreflightInvalidAllowPrivateNetwork => {
-                let (space, value) = v.split_once('\n').unwrap_or((v.as_str(), ""));
-                format!("The 'Access-Control-Allow-Private-Network' header in the preflight response for this private network request targeting the `{space}` address space had a value of '{value}',  not 'true'.")
+                let (space, value) = v.split_once('\n').unwrap_or((v, ""));
+                Some(["The 'Access-Control-Allow-Private-Network' header in the preflight response for this private network request targeting the `", space, "` address space had a value of '", value, "',  not 'true'."])
             }
-            InsecurePrivateNetwork => format!(
-                "The request client is not a secure context and the resource is in more-private address space `{v}`."
+            InsecurePrivateNetwork => around(
+                "The request client is not a secure context and the resource is in more-private address space `",
+                "`.",
             ),
-            _ => return None,
-        })
+            _ => None,
+        }
     }
 
     /// Chromium's console message for a `fetch()` of `url` (the URL whose response failed)
@@ -264,33 +303,62 @@ impl Failure {
         if self.reason == DisallowedByMode {
             // fetch() rejects this in the renderer (Blink's FetchManager), with its own text
             // (observed with Chromium 156; no CDP corsError).
-            return format!("Fetch API cannot load {url}. Request mode is \"same-origin\" but the URL's origin is not same as the request origin {origin}.");
+            return cat(["Fetch API cannot load ", url, ". Request mode is \"same-origin\" but the URL's origin is not same as the request origin ", origin, "."]);
         }
-        match self.reason_text() {
-            Some(text) => {
-                let redirected = if url != initial_url {
-                    format!("(redirected from '{initial_url}') ")
+        let v = super::headers::escape_hint(&self.detail);
+        match self.reason_pieces(&v) {
+            Some([a, b, c, d, e]) => {
+                let (r1, r2, r3) = if url != initial_url {
+                    ("(redirected from '", initial_url, "') ")
                 } else {
-                    String::new()
+                    ("", "", "")
                 };
                 let prefix = if self.reason.has_preflight_prefix() {
                     "Response to preflight request doesn't pass access control check: "
                 } else {
                     ""
                 };
-                format!("Access to fetch at '{url}' {redirected}from origin '{origin}' has been blocked by CORS policy: {prefix}{text}")
+                cat([
+                    "Access to fetch at '",
+                    url,
+                    "' ",
+                    r1,
+                    r2,
+                    r3,
+                    "from origin '",
+                    origin,
+                    "' has been blocked by CORS policy: ",
+                    prefix,
+                    a,
+                    b,
+                    c,
+                    d,
+                    e,
+                ])
             }
-            None => match self.reason {
-                InvalidMethod => format!("TypeError: Failed to execute 'fetch' on 'Window': '{}' is not a valid HTTP method.", self.detail),
-                ForbiddenMethod => format!("TypeError: Failed to execute 'fetch' on 'Window': '{}' HTTP method is unsupported.", self.detail),
-                InvalidHeader => "TypeError: Failed to execute 'fetch' on 'Window': Invalid name".to_string(),
-                MethodUnsupportedInNoCors => format!("TypeError: Failed to execute 'fetch' on 'Window': '{}' is unsupported in no-cors mode.", self.detail),
-                TooManyRedirects => format!("{method} {url} net::ERR_TOO_MANY_REDIRECTS"),
-                InvalidRedirect => format!("{method} {url} net::ERR_INVALID_REDIRECT"),
-                UnsafeRedirect => format!("{method} {url} net::ERR_UNSAFE_REDIRECT"),
-                PreflightNoResponse => format!("OPTIONS {url} net::ERR_FAILED"),
-                _ => format!("TypeError: {}", self.detail),
-            },
+            None => {
+                const TE: &str = "TypeError: Failed to execute 'fetch' on 'Window': '";
+                let d = self.detail.as_str();
+                match self.reason {
+                    InvalidMethod => cat([TE, d, "' is not a valid HTTP method."]),
+                    ForbiddenMethod => cat([TE, d, "' HTTP method is unsupported."]),
+                    InvalidHeader => {
+                        "TypeError: Failed to execute 'fetch' on 'Window': Invalid name".to_string()
+                    }
+                    MethodUnsupportedInNoCors => cat([TE, d, "' is unsupported in no-cors mode."]),
+                    GetOrHeadWithBody => "TypeError: Failed to execute 'fetch' on 'Window': Request with GET/HEAD method cannot have body.".to_string(),
+                    // Blink's text, without a space before the quote.
+                    StreamBodyNotCors => "TypeError: Failed to execute 'fetch' on 'Window': If request is made from ReadableStream, mode should be\"same-origin\" or \"cors\"".to_string(),
+                                        OnlyIfCachedNotSameOrigin => "TypeError: Failed to execute 'fetch' on 'Window': 'only-if-cached' can be set only with 'same-origin' mode".to_string(),
+                                        H2OrQuicRequired => cat([method, " ", url, " net::ERR_ALPN_NEGOTIATION_FAILED"]),
+                    RedirectWithStreamBody => cat([method, " ", url, " net::ERR_UPLOAD_STREAM_REWIND_NOT_SUPPORTED"]),
+                    TooManyRedirects => cat([method, " ", url, " net::ERR_TOO_MANY_REDIRECTS"]),
+                    InvalidRedirect => cat([method, " ", url, " net::ERR_INVALID_REDIRECT"]),
+                    UnsafeRedirect => cat([method, " ", url, " net::ERR_UNSAFE_REDIRECT"]),
+                    PreflightNoResponse => cat(["OPTIONS ", url, " net::ERR_FAILED"]),
+                    _ => cat(["TypeError: ", d]),
+                }
+            }
         }
     }
 
@@ -303,63 +371,94 @@ impl Failure {
         } else {
             ""
         };
-        let d = &self.detail;
+        let d = self.detail.as_str();
         match self.reason {
-            InvalidScenario => format!("The scenario is not usable: {d}."),
-            InvalidMethod | ForbiddenMethod | InvalidHeader | MethodUnsupportedInNoCors => {
+            InvalidScenario => cat(["The scenario is not usable: ", d, "."]),
+            InvalidMethod | ForbiddenMethod | InvalidHeader | MethodUnsupportedInNoCors
+                        | GetOrHeadWithBody | StreamBodyNotCors | OnlyIfCachedNotSameOrigin => {
                 "Nothing the server can do: the browser refuses this request before sending it. Change the page's fetch() call.".to_string()
             }
             DisallowedByMode => "The page asked for mode 'same-origin'; use mode 'cors' (the default) and have the server answer with CORS headers.".to_string(),
             CorsDisabledScheme => "Serve the resource over http or https; other schemes cannot be fetched cross-origin.".to_string(),
-            MissingAllowOriginHeader => format!(
-                "Send `Access-Control-Allow-Origin: {origin}`{acac}{star} on this response. If the response is an error (4xx/5xx), the error path must add the CORS headers too: many servers and proxies drop them on errors.",
-                star = if credentials { "" } else { " (or `*` for public, cookie-less data)" }
-            ),
-            PreflightMissingAllowOriginHeader => format!(
-                "Answer the OPTIONS preflight with a 2xx status, `Access-Control-Allow-Origin: {origin}`{acac}, and the `Access-Control-Allow-Methods`/`Access-Control-Allow-Headers` the request needs. If the preflight hits an auth or routing layer that returns 4xx/5xx, let OPTIONS through before it."
-            ),
-            WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => format!(
-                "The request carries credentials, so `*` is not allowed: echo the origin, `Access-Control-Allow-Origin: {origin}`, with `Access-Control-Allow-Credentials: true` (and `Vary: Origin`)."
-            ),
-            MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => format!(
-                "Send exactly one `Access-Control-Allow-Origin` line with one value: `{origin}` (it is currently `{d}`; check that a proxy and the app do not both add it)."
-            ),
+            MissingAllowOriginHeader => cat([
+                "Send `Access-Control-Allow-Origin: ",
+                origin,
+                "`",
+                acac,
+                if credentials { "" } else { " (or `*` for public, cookie-less data)" },
+                " on this response. If the response is an error (4xx/5xx), the error path must add the CORS headers too: many servers and proxies drop them on errors.",
+            ]),
+            PreflightMissingAllowOriginHeader => cat([
+                "Answer the OPTIONS preflight with a 2xx status, `Access-Control-Allow-Origin: ",
+                origin,
+                "`",
+                acac,
+                ", and the `Access-Control-Allow-Methods`/`Access-Control-Allow-Headers` the request needs. If the preflight hits an auth or routing layer that returns 4xx/5xx, let OPTIONS through before it.",
+            ]),
+            WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => cat([
+                "The request carries credentials, so `*` is not allowed: echo the origin, `Access-Control-Allow-Origin: ",
+                origin,
+                "`, with `Access-Control-Allow-Credentials: true` (and `Vary: Origin`).",
+            ]),
+            MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => cat([
+                "Send exactly one `Access-Control-Allow-Origin` line with one value: `",
+                origin,
+                "` (it is currently `",
+                d,
+                "`; check that a proxy and the app do not both add it).",
+            ]),
             InvalidAllowOriginValue | PreflightInvalidAllowOriginValue | AllowOriginMismatch
-            | PreflightAllowOriginMismatch => format!(
-                "Send `Access-Control-Allow-Origin: {origin}` exactly (byte for byte: scheme, host, non-default port, no trailing slash); it is currently `{d}`."
-            ),
+            | PreflightAllowOriginMismatch => cat([
+                "Send `Access-Control-Allow-Origin: ",
+                origin,
+                "` exactly (byte for byte: scheme, host, non-default port, no trailing slash); it is currently `",
+                d,
+                "`.",
+            ]),
             InvalidAllowCredentials | PreflightInvalidAllowCredentials => {
                 "Send `Access-Control-Allow-Credentials: true` (lowercase, exactly one line) on this response, or have the page stop sending credentials.".to_string()
             }
             PreflightInvalidStatus => "Answer the OPTIONS preflight with a 2xx status (204 or 200). A 4xx/5xx usually means an auth, routing or method-not-allowed layer handles OPTIONS before the CORS layer.".to_string(),
             PreflightDisallowedRedirect => "Do not redirect the OPTIONS preflight: answer it at the requested URL (check trailing-slash and http→https redirects), or have the page call the final URL directly.".to_string(),
             PreflightNoResponse => "The server must answer the OPTIONS preflight.".to_string(),
-            InvalidAllowMethodsPreflightResponse => format!(
-                "`Access-Control-Allow-Methods` must be a comma-separated list of method tokens; `{d}` is not one. Send e.g. `Access-Control-Allow-Methods: {method}`."
-            ),
-            InvalidAllowHeadersPreflightResponse => format!(
-                "`Access-Control-Allow-Headers` must be a comma-separated list of header names; `{d}` is not one."
-            ),
-            MethodDisallowedByPreflightResponse => format!(
-                "Add `{d}` to `Access-Control-Allow-Methods` on the preflight response (methods are case-sensitive{star})",
-                star = if credentials { "; `*` does not work for credentialed requests)." } else { ")." }
-            ),
-            HeaderDisallowedByPreflightResponse => format!(
-                "Add `{d}` to `Access-Control-Allow-Headers` on the preflight response{star}",
-                star = if d.eq_ignore_ascii_case("authorization") {
+            InvalidAllowMethodsPreflightResponse => cat([
+                "`Access-Control-Allow-Methods` must be a comma-separated list of method tokens; `",
+                d,
+                "` is not one. Send e.g. `Access-Control-Allow-Methods: ",
+                method,
+                "`.",
+            ]),
+            InvalidAllowHeadersPreflightResponse => cat([
+                "`Access-Control-Allow-Headers` must be a comma-separated list of header names; `",
+                d,
+                "` is not one.",
+            ]),
+            MethodDisallowedByPreflightResponse => cat([
+                "Add `",
+                d,
+                "` to `Access-Control-Allow-Methods` on the preflight response (methods are case-sensitive",
+                if credentials { "; `*` does not work for credentialed requests)." } else { ")." },
+            ]),
+            HeaderDisallowedByPreflightResponse => cat([
+                "Add `",
+                d,
+                "` to `Access-Control-Allow-Headers` on the preflight response",
+                if d.eq_ignore_ascii_case("authorization") {
                     " (`*` never covers Authorization per the Fetch standard; name it explicitly)."
                 } else if credentials {
                     " (`*` does not work for credentialed requests)."
                 } else {
                     "."
-                }
-            ),
-            RedirectContainsCredentials => format!("Remove the `user:password@` part from the redirect's Location (`{d}`)."),
-            InvalidRedirect => format!("Send a valid URL in the redirect's Location (`{d}`)."),
-            UnsafeRedirect => format!("Redirect only to http or https URLs (`{d}`)."),
+                },
+            ]),
+            RedirectContainsCredentials => cat(["Remove the `user:password@` part from the redirect's Location (`", d, "`)."]),
+            InvalidRedirect => cat(["Send a valid URL in the redirect's Location (`", d, "`)."]),
+            UnsafeRedirect => cat(["Redirect only to http or https URLs (`", d, "`)."]),
             TooManyRedirects => "The request was redirected more than 20 times: fix the redirect loop.".to_string(),
             PreflightMissingAllowPrivateNetwork | PreflightInvalidAllowPrivateNetwork => "Answer the preflight with `Access-Control-Allow-Private-Network: true` (legacy Private Network Access; newer Chromium uses Local Network Access permission prompts instead).".to_string(),
             InsecurePrivateNetwork => "Serve the page over https: private network requests need a secure context (legacy Private Network Access).".to_string(),
+            H2OrQuicRequired => "Serve the API over HTTP/2 (https with h2) or HTTP/3: Chromium sends a ReadableStream request body only over HTTP/2 or QUIC, never over HTTP/1.1 or plain http. Or have the page send a Blob or ArrayBuffer instead of a stream.".to_string(),
+            RedirectWithStreamBody => "Do not redirect a request whose body is a ReadableStream (the browser cannot send the stream twice): answer at the requested URL, use 303 to turn it into a GET, or have the page call the final URL.".to_string(),
         }
     }
 }

@@ -2,13 +2,13 @@
 //! ("CORS-preflight fetch" step 7), `Access-Control-Max-Age`, and exposed headers ("main fetch",
 //! CORS filtered response).
 
-use super::headers::{extract_token_list, get, Header};
+use super::headers::{eq_ci, get, token_list_into, Header, TokenList};
 use super::reason::{Failure, Reason};
 use super::request::PreparedRequest;
 use super::safelist::{
-    in_request_order, is_cors_safelisted_method, is_forbidden_response_header_name,
-    SAFELISTED_RESPONSE_HEADERS,
+    is_cors_safelisted_method, is_forbidden_response_header_name, SAFELISTED_RESPONSE_HEADERS,
 };
+use super::small::Small;
 use super::{Behavior, CredentialsMode};
 
 /// The CORS check (R38–R42), with the failure classified the way Chromium does (C14).
@@ -47,7 +47,7 @@ pub fn cors_check(
             Reason::MultipleAllowOriginValues
         } else if acao == "null" {
             Reason::AllowOriginMismatch
-        } else if url::Url::parse(&acao).is_err() {
+        } else if !super::fast_url::is_valid_url(&acao) {
             Reason::InvalidAllowOriginValue
         } else {
             Reason::AllowOriginMismatch
@@ -162,7 +162,8 @@ pub fn parse_max_age(headers: &[Header], behavior: Behavior) -> u64 {
 /// use preflight::browser::*;
 /// let h: Vec<(String, String)> = vec![];
 /// let req = prepare(&RequestInit { method: "PUT", headers: &h,
-///     credentials: CredentialsMode::Omit, mode: RequestMode::Cors }, Behavior::Spec).unwrap();
+///     credentials: CredentialsMode::Omit, mode: RequestMode::Cors, body: None, cache: None },
+///     Behavior::Spec).unwrap();
 /// let resp = vec![("Access-Control-Allow-Origin".to_string(), "*".to_string()),
 ///                 ("Access-Control-Allow-Methods".to_string(), "put".to_string())];
 /// let err = check_preflight_response(&req, "https://a.test", 204, &resp, PreflightKind::Cors, u64::MAX).unwrap_err();
@@ -176,6 +177,60 @@ pub fn check_preflight_response(
     kind: PreflightKind,
     max_age_cap: u64,
 ) -> Result<PreflightOk, Failure> {
+    let refs: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let names: Vec<&str> = request
+        .unsafe_header_names
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let view = ReqView {
+        method: &request.method,
+        headers: &refs,
+        unsafe_names: &names,
+        credentials: request.credentials,
+        behavior: request.behavior,
+        use_cors_preflight: request.use_cors_preflight,
+    };
+    let ok = check_preflight(&view, origin, status, headers, kind, max_age_cap)?;
+    Ok(PreflightOk {
+        methods: ok.methods.iter().map(|m| m.to_string()).collect(),
+        header_names: ok.header_names.iter().map(|h| h.to_string()).collect(),
+        max_age: ok.max_age,
+        authorization_covered_by_wildcard: ok.authorization_covered_by_wildcard,
+    })
+}
+
+/// The request as the preflight check sees it (borrowed).
+pub(crate) struct ReqView<'r, 'x> {
+    pub method: &'r str,
+    pub headers: &'x [(&'x str, &'x str)],
+    pub unsafe_names: &'x [&'x str],
+    pub credentials: CredentialsMode,
+    pub behavior: Behavior,
+    pub use_cors_preflight: bool,
+}
+
+/// [`PreflightOk`] borrowing the response's lists.
+pub(crate) struct OkRef<'r> {
+    pub methods: TokenList<'r>,
+    pub header_names: TokenList<'r>,
+    pub max_age: u64,
+    pub authorization_covered_by_wildcard: bool,
+}
+
+/// [`check_preflight_response`] on borrowed inputs, without allocating on success.
+pub(crate) fn check_preflight<'r>(
+    request: &ReqView<'r, '_>,
+    origin: &str,
+    status: u16,
+    headers: &'r [Header],
+    kind: PreflightKind,
+    max_age_cap: u64,
+) -> Result<OkRef<'r>, Failure> {
     if is_redirect_status(status) && super::headers::contains(headers, "location") {
         // R22: never followed; Chromium reports it before anything else (C15).
         return Err(Failure::new(Reason::PreflightDisallowedRedirect, ""));
@@ -212,30 +267,34 @@ pub fn check_preflight_response(
     }
     let include = request.credentials == CredentialsMode::Include;
     // R25: both lists must parse, whether or not they are needed.
-    let methods = match extract_token_list(headers, "access-control-allow-methods") {
-        None => Vec::new(),
-        Some(Ok(m)) => m,
+    let mut methods: TokenList<'r> = Small::new();
+    match token_list_into(headers, "access-control-allow-methods", &mut methods) {
         Some(Err(bad)) => {
             return Err(Failure::new(
                 Reason::InvalidAllowMethodsPreflightResponse,
                 bad,
             ))
         }
-    };
-    let header_names = match extract_token_list(headers, "access-control-allow-headers") {
-        None => Vec::new(),
-        Some(Ok(h)) => h,
-        Some(Err(bad)) => {
-            return Err(Failure::new(
-                Reason::InvalidAllowHeadersPreflightResponse,
-                bad,
-            ))
+        // R26: no `Access-Control-Allow-Methods` and the use-CORS-preflight flag: the
+        // request's method. Chromium has no such step (its preflight result holds no method).
+        None if request.use_cors_preflight && request.behavior == Behavior::Spec => {
+            methods.push(request.method);
         }
-    };
+        _ => {}
+    }
+    let mut header_names: TokenList<'r> = Small::new();
+    if let Some(Err(bad)) =
+        token_list_into(headers, "access-control-allow-headers", &mut header_names)
+    {
+        return Err(Failure::new(
+            Reason::InvalidAllowHeadersPreflightResponse,
+            bad,
+        ));
+    }
     let mut authorization_covered_by_wildcard = false;
     if kind != PreflightKind::Pna {
         // R27: byte-exact method match; `*` only without credentials.
-        let m = request.method.as_str();
+        let m = request.method;
         if !methods.contains(&m)
             && !is_cors_safelisted_method(m)
             && (include || !methods.contains(&"*"))
@@ -243,35 +302,36 @@ pub fn check_preflight_response(
             return Err(Failure::new(Reason::MethodDisallowedByPreflightResponse, m));
         }
         let star = !include && header_names.contains(&"*");
-        let listed = |n: &str| header_names.iter().any(|h| h.eq_ignore_ascii_case(n));
+        let listed = |n: &str| header_names.iter().any(|h| eq_ci(h, n));
         // R28 (spec): `*` never covers Authorization. C7: Chromium lets `*` cover it.
-        for name in in_request_order(&request.headers, &request.unsafe_header_names) {
-            if listed(&name) {
+        // Unsafe names in request order (Chromium reports the first disallowed one, C15).
+        for &(name, _) in request.headers {
+            if !request.unsafe_names.iter().any(|u| eq_ci(u, name)) || listed(name) {
                 continue;
             }
-            if name == "authorization" {
+            if name.eq_ignore_ascii_case("authorization") {
                 if request.behavior == Behavior::Chromium && star {
                     authorization_covered_by_wildcard = true;
                     continue;
                 }
                 return Err(Failure::new(
                     Reason::HeaderDisallowedByPreflightResponse,
-                    name,
+                    name.to_ascii_lowercase(),
                 ));
             }
             // R29.
             if !star {
                 return Err(Failure::new(
                     Reason::HeaderDisallowedByPreflightResponse,
-                    name,
+                    name.to_ascii_lowercase(),
                 ));
             }
         }
     }
     let max_age = parse_max_age(headers, request.behavior).min(max_age_cap);
-    Ok(PreflightOk {
-        methods: methods.into_iter().map(str::to_string).collect(),
-        header_names: header_names.into_iter().map(str::to_string).collect(),
+    Ok(OkRef {
+        methods,
+        header_names,
         max_age,
         authorization_covered_by_wildcard,
     })
@@ -292,10 +352,10 @@ pub fn check_preflight_response(
 /// ```
 pub fn exposed_headers(credentials: CredentialsMode, headers: &[Header]) -> Vec<String> {
     // A parse failure is treated as "no list" (research notes: open question).
-    let list: Vec<&str> = match extract_token_list(headers, "access-control-expose-headers") {
-        Some(Ok(l)) => l,
-        _ => Vec::new(),
-    };
+    let mut list: TokenList<'_> = Small::new();
+    if let Some(Err(_)) = token_list_into(headers, "access-control-expose-headers", &mut list) {
+        list.truncate(0);
+    }
     let all = credentials != CredentialsMode::Include && list.contains(&"*");
     let mut out: Vec<String> = Vec::new();
     for (name, _) in headers {
@@ -303,10 +363,8 @@ pub fn exposed_headers(credentials: CredentialsMode, headers: &[Header]) -> Vec<
             continue;
         }
         let ok = all
-            || SAFELISTED_RESPONSE_HEADERS
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(name))
-            || list.iter().any(|l| l.eq_ignore_ascii_case(name));
+            || SAFELISTED_RESPONSE_HEADERS.iter().any(|s| eq_ci(s, name))
+            || list.iter().any(|l| eq_ci(l, name));
         if ok {
             out.push(name.to_ascii_lowercase());
         }

@@ -1,6 +1,7 @@
 //! Methods, forbidden request-headers and CORS-safelisted request-headers (Fetch §2.2.1–2.2.2).
 
-use super::headers::{is_tchar, Header};
+use super::headers::{eq_ci, is_tchar, Header};
+use super::small::Small;
 use super::Behavior;
 
 /// R1: CORS-safelisted method — `GET`, `HEAD` or `POST`, byte-exact.
@@ -74,7 +75,8 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 /// assert!(!is_forbidden_request_header("X-HTTP-Method-Override", "PATCH"));
 /// ```
 pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
-    if FORBIDDEN_NAMES.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+    // Comparing lengths first keeps the common (allowed) name cheap.
+    if FORBIDDEN_NAMES.iter().any(|f| eq_ci(f, name)) {
         return true;
     }
     if starts_with_ci(name, "proxy-") || starts_with_ci(name, "sec-") {
@@ -203,34 +205,47 @@ pub fn is_cors_safelisted_request_header(name: &str, value: &str, behavior: Beha
         return false;
     }
     let n = name.as_bytes();
-    let eq = |s: &str| n.eq_ignore_ascii_case(s.as_bytes());
-    if eq("accept") {
-        !value.bytes().any(is_cors_unsafe_byte)
-    } else if eq("accept-language") || eq("content-language") {
-        value.bytes().all(language_byte_ok)
-    } else if eq("content-type") {
-        if value.bytes().any(is_cors_unsafe_byte) {
-            return false;
+    let eq = |s: &str| eq_ci(name, s);
+    let chromium = behavior == Behavior::Chromium;
+    // Dispatch on the length: one comparison for most names.
+    match n.len() {
+        6 if eq("accept") => !value.bytes().any(is_cors_unsafe_byte),
+        15 if eq("accept-language") => value.bytes().all(language_byte_ok),
+        16 if eq("content-language") => value.bytes().all(language_byte_ok),
+        12 if eq("content-type") => {
+            !value.bytes().any(is_cors_unsafe_byte) && safelisted_content_type(value)
         }
-        matches!(
-            mime_essence(value).as_deref(),
-            Some("application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain")
-        )
-    } else if eq("range") {
-        is_safelisted_range(value) && (behavior == Behavior::Spec || range_fits_i64(value))
-    } else if behavior == Behavior::Chromium {
-        if eq("dpr") || eq("device-memory") {
-            similar_to_double(value)
-        } else if eq("width") || eq("viewport-width") {
+        5 if eq("range") => {
+            is_safelisted_range(value) && (behavior == Behavior::Spec || range_fits_i64(value))
+        }
+        3 if chromium && eq("dpr") => similar_to_double(value),
+        13 if chromium && eq("device-memory") => similar_to_double(value),
+        5 if chromium && eq("width") => {
             !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
-        } else if eq("save-data") {
-            value.eq_ignore_ascii_case("on")
-        } else {
-            eq("intervention")
         }
-    } else {
-        false
+        14 if chromium && eq("viewport-width") => {
+            !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
+        }
+        9 if chromium && eq("save-data") => value.eq_ignore_ascii_case("on"),
+        12 if chromium => eq("intervention"),
+        _ => false,
     }
+}
+
+/// Whether the essence of `value` ([`mime_essence`]) is one of the three safelisted ones,
+/// without building it.
+fn safelisted_content_type(value: &str) -> bool {
+    let v = value.trim_matches(|c: char| c.is_ascii() && super::headers::is_http_ws(c as u8));
+    let Some((ty, rest)) = v.split_once('/') else {
+        return false;
+    };
+    let sub = rest.split(';').next().unwrap_or("");
+    let sub = sub.trim_end_matches(|c: char| c.is_ascii() && super::headers::is_http_ws(c as u8));
+    // The candidates are tokens, so a match implies `mime_essence` would succeed too.
+    let is = |t: &str, s: &str| ty.eq_ignore_ascii_case(t) && sub.eq_ignore_ascii_case(s);
+    is("application", "x-www-form-urlencoded")
+        || is("multipart", "form-data")
+        || is("text", "plain")
 }
 
 /// R14: no-CORS-safelisted request-header name.
@@ -258,59 +273,71 @@ pub fn is_no_cors_safelisted_name(name: &str) -> bool {
 /// assert_eq!(cors_unsafe_request_header_names(&h, Behavior::Spec), vec!["x-a", "x-b"]);
 /// ```
 pub fn cors_unsafe_request_header_names(list: &[Header], behavior: Behavior) -> Vec<String> {
-    let mut unsafe_names: Vec<String> = Vec::new();
-    let mut potentially: Vec<&str> = Vec::new();
+    let refs: Vec<(&str, &str)> = list.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut names = Names::new();
+    unsafe_names_into(&refs, behavior, &mut names);
+    names.iter().map(|n| n.to_ascii_lowercase()).collect()
+}
+
+/// Header names as written, inline.
+pub(crate) type Names<'a> = Small<&'a str, 8>;
+
+/// Byte order of the lowercased names.
+pub(crate) fn cmp_lowercase(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+/// [`cors_unsafe_request_header_names`] without allocating: the names as written (first
+/// spelling), sorted by their lowercase form and de-duplicated case-insensitively, into `out`.
+pub(crate) fn unsafe_names_into<'a>(
+    list: &[(&'a str, &'a str)],
+    behavior: Behavior,
+    out: &mut Names<'a>,
+) {
+    out.truncate(0);
+    let mut potentially: Names<'a> = Small::new();
     let mut total = 0usize;
     match behavior {
         Behavior::Spec => {
-            for (name, value) in list {
+            for &(name, value) in list {
                 if is_cors_safelisted_request_header(name, value, behavior) {
                     total += value.len();
                     potentially.push(name);
                 } else {
-                    unsafe_names.push(name.to_ascii_lowercase());
+                    out.push(name);
                 }
             }
         }
         Behavior::Chromium => {
-            for (i, (name, _)) in list.iter().enumerate() {
-                if list
-                    .iter()
-                    .take(i)
-                    .any(|(n, _)| n.eq_ignore_ascii_case(name))
-                {
+            for (i, &(name, value)) in list.iter().enumerate() {
+                if list.iter().take(i).any(|(n, _)| eq_ci(n, name)) {
                     continue;
                 }
-                let combined = super::headers::get(list, name).unwrap_or_default();
+                let repeated = list.iter().skip(i + 1).any(|(n, _)| eq_ci(n, name));
+                let combined = if repeated {
+                    super::headers::get_ref(list, name).unwrap_or_default()
+                } else {
+                    std::borrow::Cow::Borrowed(value)
+                };
                 if is_cors_safelisted_request_header(name, &combined, behavior) {
                     total += combined.len();
                     potentially.push(name);
                 } else {
-                    unsafe_names.push(name.to_ascii_lowercase());
+                    out.push(name);
                 }
             }
         }
     }
     if total > 1024 {
-        unsafe_names.extend(potentially.iter().map(|n| n.to_ascii_lowercase()));
-    }
-    unsafe_names.sort_unstable();
-    unsafe_names.dedup();
-    unsafe_names
-}
-
-/// Unsafe names in the order their first entry appears in the request (Chromium reports the
-/// first disallowed one in this order, C15).
-pub(crate) fn in_request_order(list: &[Header], names: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(names.len());
-    for (n, _) in list {
-        if names.iter().any(|u| u.eq_ignore_ascii_case(n))
-            && !out.iter().any(|o| o.eq_ignore_ascii_case(n))
-        {
-            out.push(n.to_ascii_lowercase());
+        for n in potentially.iter() {
+            out.push(n);
         }
     }
-    out
+    // A stable sort keeps the first spelling first among equal names.
+    out.as_mut_slice().sort_by(|a, b| cmp_lowercase(a, b));
+    out.dedup_by(|a, b| eq_ci(a, b));
 }
 
 /// R44: CORS-safelisted response-header names that are always exposed.
@@ -326,7 +353,7 @@ pub const SAFELISTED_RESPONSE_HEADERS: &[&str] = &[
 
 /// Forbidden response-header names: never exposed to script.
 pub fn is_forbidden_response_header_name(name: &str) -> bool {
-    name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2")
+    eq_ci(name, "set-cookie") || eq_ci(name, "set-cookie2")
 }
 
 #[cfg(test)]
@@ -343,6 +370,30 @@ mod tests {
         assert_eq!(mime_essence(" text/plain ").as_deref(), Some("text/plain"));
         assert_eq!(mime_essence("text/"), None);
         assert_eq!(mime_essence("/plain"), None);
+    }
+
+    #[test]
+    fn content_type_without_allocating_agrees() {
+        for v in [
+            "text/plain",
+            " Text/Plain ;charset=utf-8",
+            "text/plain, application/json",
+            "multipart/form-data; boundary=x",
+            "application/x-www-form-urlencoded",
+            "text/plain2",
+            "text /plain",
+            "text/ plain",
+            "text/plain\t;",
+            "/plain",
+            "text/",
+            "",
+        ] {
+            let by_essence = matches!(
+                mime_essence(v).as_deref(),
+                Some("application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain")
+            );
+            assert_eq!(safelisted_content_type(v), by_essence, "{v:?}");
+        }
     }
 
     #[test]
