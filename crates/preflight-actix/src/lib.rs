@@ -1,7 +1,7 @@
 //! # preflight-actix: Preflight CORS policies as actix-web middleware
 //!
 //! [`Cors`] is an actix-web [`Transform`]: `App::new().wrap(cors)`. The middleware is thin: it
-//! asks the sans-IO [`preflight::Policy`] for a [`Decision`] and translates it; it decides
+//! asks the sans-IO [`preflight::Policy`] for a [`HeaderPlan`] and translates it; it decides
 //! nothing itself.
 //!
 //! ```
@@ -25,7 +25,7 @@
 //!
 //! - **CORS preflights** (`OPTIONS` with `Origin` *and* `Access-Control-Request-Method`) are
 //!   answered by the middleware; the inner service (routing, handlers) is never called for
-//!   them. Allowed: [`Decision::status`], the CORS headers, `Vary`, empty body. Denied: 403,
+//!   them. Allowed: [`HeaderPlan::status`], the CORS headers, `Vary`, empty body. Denied: 403,
 //!   only `Vary`, empty body. So a resource needs no `OPTIONS` route.
 //! - **Every other request** (including `OPTIONS` without `Origin` or without
 //!   `Access-Control-Request-Method`) goes to the inner service, and every response it produces
