@@ -32,8 +32,24 @@ fuzz_target!(|data: &[u8]| {
             OriginPattern::Subdomains { scheme, suffix, .. } => {
                 assert!(!p.matches(format!("{scheme}://{suffix}").as_bytes()));
                 if m {
-                    // Whatever matches is a canonical origin strictly under the suffix.
-                    let o = Origin::parse(probe).expect("a match is a canonical origin");
+                    // Whatever matches is a canonical origin strictly under the suffix, except
+                    // that `xn--` labels are not decoded (documented on `OriginPattern::matches`):
+                    // then only the label-aligned suffix is checked.
+                    let o = match Origin::parse(probe) {
+                        Ok(o) => o,
+                        Err(e)
+                            if probe.contains("xn--")
+                                && e.to_string().contains("international") =>
+                        {
+                            assert!(
+                                probe.ends_with(&format!(".{suffix}"))
+                                    || probe.contains(&format!(".{suffix}:")),
+                                "{probe} vs {suffix}"
+                            );
+                            continue;
+                        }
+                        Err(e) => panic!("a match is a canonical origin: {e:?}"),
+                    };
                     let host = o.host().unwrap();
                     assert!(host.ends_with(&format!(".{suffix}")), "{host} vs {suffix}");
                     assert_eq!(o.scheme(), Some(scheme.as_str()));

@@ -209,6 +209,12 @@ impl OriginPattern {
     }
 
     /// Whether an `Origin` header value matches this pattern (byte-exact for exact origins).
+    ///
+    /// Wildcard matching is syntactic and allocation-free: the value must be a lowercase
+    /// `scheme://host[:port]` whose host is label-aligned under the suffix, but `xn--` labels are
+    /// not decoded, so a host with invalid Punycode (which no browser can have as its origin, and
+    /// [`crate::Origin::parse`] refuses) still matches `*.suffix`. That grants nothing a browser
+    /// could use: only non-browser clients can send such a value, and CORS does not restrict them.
     pub fn matches(&self, origin: &[u8]) -> bool {
         match self {
             OriginPattern::Exact(o) => o.as_str().as_bytes() == origin,
@@ -291,6 +297,17 @@ impl fmt::Display for OriginPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `pattern` fuzz target: wildcard matching does not decode `xn--` labels, so
+    /// a host no browser can have still matches (documented on `OriginPattern::matches`).
+    #[test]
+    fn wildcard_matching_does_not_decode_punycode() {
+        let p = OriginPattern::parse_with("https://*.om", true).unwrap();
+        let odd = "https://aba.jphddi.xn--4d00dd.om";
+        assert!(p.matches(odd.as_bytes()));
+        assert!(crate::Origin::parse(odd).is_err());
+        assert!(!p.matches(b"https://om"));
+    }
 
     #[test]
     fn subdomain_patterns_are_label_anchored() {
