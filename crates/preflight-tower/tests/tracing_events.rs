@@ -3,9 +3,9 @@
 //! while this one installs its scoped subscriber can leave the cache at "never" (the event is
 //! then silently dropped). Alone in its process, the test cannot race.
 
+mod support;
+
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
@@ -25,29 +25,9 @@ fn policy() -> Policy {
         .unwrap()
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn denials_are_debug_events_with_reason_code() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = support::capture_debug_events();
     let svc = ServiceBuilder::new()
         .layer(CorsLayer::new(policy()))
         .service_fn(|_r: Request<Full<Bytes>>| async {
@@ -63,7 +43,7 @@ async fn denials_are_debug_events_with_reason_code() {
     let res = svc.oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(res.headers().len(), 1, "only Vary: {:?}", res.headers());
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("DEBUG preflight"), "{log}");
     assert!(log.contains("reason=\"method_not_allowed\""), "{log}");
     assert!(log.contains("kind=\"preflight_denied\""), "{log}");
