@@ -6,11 +6,13 @@
 
 use std::path::PathBuf;
 
-use preflight::browser::{evaluate, evaluate_verdict, Behavior, Evaluation, Expect, Scenario};
+use preflight::browser::{evaluate, evaluate_verdict, Behavior, Scenario};
+use support::compare;
+
+mod support;
 
 fn vectors() -> Vec<(String, Scenario)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors/browser");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(support::vectors_dir())
         .expect("vectors/browser exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
@@ -34,52 +36,6 @@ fn vectors() -> Vec<(String, Scenario)> {
             let s: Scenario =
                 serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1));
             out.push((format!("{name}:{}", i + 1), s));
-        }
-    }
-    out
-}
-
-fn compare(e: &Expect, ev: &Evaluation) -> Vec<String> {
-    let mut out = Vec::new();
-    if e.preflight != ev.preflight {
-        out.push(format!(
-            "preflight: expected {}, got {}",
-            e.preflight, ev.preflight
-        ));
-    }
-    if let Some(h) = &e.preflight_request_headers {
-        let got = ev.preflight_request_headers.clone().unwrap_or_default();
-        for (k, v) in h {
-            let g = got.get(k).cloned().flatten();
-            if &g != v {
-                out.push(format!("{k}: expected {v:?}, got {g:?}"));
-            }
-        }
-    }
-    if e.outcome != ev.outcome || e.failure_stage != ev.failure_stage {
-        out.push(format!(
-            "outcome: expected {:?} at {:?}, got {:?} at {:?} ({:?})",
-            e.outcome,
-            e.failure_stage,
-            ev.outcome,
-            ev.failure_stage,
-            ev.reason.map(|r| r.code())
-        ));
-    }
-    if let Some(x) = &e.exposed_headers {
-        if x != &ev.exposed_headers {
-            out.push(format!(
-                "exposed_headers: expected {x:?}, got {:?}",
-                ev.exposed_headers
-            ));
-        }
-    }
-    if let Some(o) = &e.origin_header {
-        if Some(o) != ev.origin_header.as_ref() {
-            out.push(format!(
-                "origin_header: expected {o:?}, got {:?}",
-                ev.origin_header
-            ));
         }
     }
     out
