@@ -11,6 +11,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's allocator: the gateway (`preflight serve`) spends a measurable
+/// share of its user-space time in glibc's `malloc`/`free` (bin consolidation under load); see
+/// BENCHMARKS.md §4.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod check_cmd;
 mod check_drift;
 mod check_live;

@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Seconds between checks of the policy file for changes (0 disables watching).
     #[arg(long, default_value_t = 1)]
     reload_interval: u64,
+    /// Accept loops, each on a thread of its own with its own upstream connections (default:
+    /// one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -100,7 +104,13 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode> {
     cfg.strip_upstream_cors = !a.keep_upstream_cors;
     cfg.upstream_timeout = Duration::from_secs(a.upstream_timeout.max(1));
     cfg.metrics = a.metrics;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    cfg.threads = a.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    // This thread runs the first accept loop plus the signal handling and the file watcher; the
+    // gateway starts the others on threads of their own (see `GatewayConfig::threads`).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
