@@ -288,6 +288,50 @@ impl OriginSet {
     }
 }
 
+/// Lowercase header names, for case-insensitive membership. A short list is scanned (lengths
+/// first, then bytes: a typical policy lists a handful of names, where hashing costs more than
+/// the comparisons); a long one is hashed.
+#[derive(Debug, Clone)]
+enum NameSet {
+    Few(Vec<Box<[u8]>>),
+    Many(FastSet<Box<[u8]>>),
+}
+
+impl NameSet {
+    const FEW: usize = 8;
+
+    fn new(names: Vec<Box<[u8]>>) -> NameSet {
+        if names.len() <= NameSet::FEW {
+            NameSet::Few(names)
+        } else {
+            NameSet::Many(names.into_iter().collect())
+        }
+    }
+
+    fn contains_ignore_case(&self, name: &[u8]) -> bool {
+        match self {
+            NameSet::Few(names) => names
+                .iter()
+                .any(|n| n.len() == name.len() && (**n == *name || n.eq_ignore_ascii_case(name))),
+            NameSet::Many(set) => {
+                // Browsers send lowercase names (Fetch "CORS-unsafe request-header names"):
+                // look those up as they are; lowercase a copy only for other clients.
+                if !name.iter().any(u8::is_ascii_uppercase) {
+                    return set.contains(name);
+                }
+                let mut buf = [0u8; config::MAX_HEADER_NAME_LEN];
+                let Some(dst) = buf.get_mut(..name.len()) else {
+                    return false;
+                };
+                for (d, s) in dst.iter_mut().zip(name) {
+                    *d = s.to_ascii_lowercase();
+                }
+                set.contains(&*dst)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Compiled {
     origins: OriginRule,
@@ -297,7 +341,7 @@ struct Compiled {
     methods: Vec<Box<[u8]>>,
     any_header: bool,
     /// Lowercase names.
-    headers: FastSet<Box<[u8]>>,
+    headers: NameSet,
     private_network: bool,
     preflight_status: StatusCode,
     acam: Option<&'static StaticValue>,
@@ -408,7 +452,7 @@ impl Compiled {
             any_method: c.any_method,
             methods: c.methods.iter().map(|m| m.as_bytes().into()).collect(),
             any_header: c.any_header,
-            headers: c.headers.iter().map(|h| h.as_bytes().into()).collect(),
+            headers: NameSet::new(c.headers.iter().map(|h| h.as_bytes().into()).collect()),
             private_network: c.private_network,
             preflight_status: StatusCode::from_u16(c.preflight_status)
                 .unwrap_or(StatusCode::NO_CONTENT),
@@ -576,23 +620,10 @@ impl Compiled {
     }
 
     fn header_allowed(&self, name: &[u8]) -> bool {
-        let is_authorization = name.eq_ignore_ascii_case(b"authorization");
-        if self.any_header && !is_authorization {
+        if self.any_header && !name.eq_ignore_ascii_case(b"authorization") {
             return true;
         }
-        // Browsers send lowercase names (Fetch "CORS-unsafe request-header names"): look those
-        // up as they are; lowercase a copy only for other clients.
-        if !name.iter().any(u8::is_ascii_uppercase) {
-            return self.headers.contains(name);
-        }
-        let mut buf = [0u8; config::MAX_HEADER_NAME_LEN];
-        let Some(dst) = buf.get_mut(..name.len()) else {
-            return false;
-        };
-        for (d, s) in dst.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        self.headers.contains(&*dst)
+        self.headers.contains_ignore_case(name)
     }
 }
 
@@ -995,6 +1026,8 @@ pub enum HeaderMapValues<'a> {
     Lookup(header::ValueIter<'a, HeaderValue>),
     /// Values found by scanning every header.
     Scan(header::Iter<'a, HeaderValue>),
+    /// No such header.
+    Absent,
 }
 
 impl<'a> Iterator for HeaderMapValues<'a> {
@@ -1006,6 +1039,7 @@ impl<'a> Iterator for HeaderMapValues<'a> {
             HeaderMapValues::Scan(it) => it
                 .find(|(n, _)| **n == ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK)
                 .map(|(_, v)| v.as_bytes()),
+            HeaderMapValues::Absent => None,
         }
     }
 }
@@ -1015,7 +1049,17 @@ impl RequestHeaders for HeaderMap {
 
     fn values(&self, name: CorsRequestHeader) -> HeaderMapValues<'_> {
         match name {
-            CorsRequestHeader::RequestPrivateNetwork => HeaderMapValues::Scan(self.iter()),
+            // The names alone first (no walk through extra values); usually it is absent.
+            CorsRequestHeader::RequestPrivateNetwork => {
+                if self
+                    .keys()
+                    .any(|n| *n == ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK)
+                {
+                    HeaderMapValues::Scan(self.iter())
+                } else {
+                    HeaderMapValues::Absent
+                }
+            }
             _ => HeaderMapValues::Lookup(self.get_all(name.header_name()).iter()),
         }
     }
@@ -1410,6 +1454,55 @@ mod tests {
             );
         }
         m
+    }
+
+    #[test]
+    fn allowed_headers_match_case_insensitively_in_short_and_long_lists() {
+        // Up to NameSet::FEW names are scanned, more are hashed: both must agree.
+        for n in [1usize, NameSet::FEW, NameSet::FEW + 1, 40] {
+            let names: Vec<String> = (0..n).map(|i| format!("x-custom-{i}")).collect();
+            let p = Config::new()
+                .origins(["https://app.example.com"])
+                .methods(["PUT"])
+                .request_headers(names.clone())
+                .compile()
+                .unwrap();
+            let preflight = |acrh: &str| {
+                p.evaluate(
+                    &Method::OPTIONS,
+                    "/",
+                    &req(&[
+                        ("origin", "https://app.example.com"),
+                        ("access-control-request-method", "PUT"),
+                        ("access-control-request-headers", acrh),
+                    ]),
+                )
+                .kind()
+            };
+            let last = names.last().unwrap();
+            assert_eq!(preflight(last), DecisionKind::PreflightAllow, "{n} names");
+            assert_eq!(
+                preflight(&last.to_uppercase()),
+                DecisionKind::PreflightAllow,
+                "{n} names, uppercase request"
+            );
+            assert_eq!(
+                preflight(&format!("{last}, x-custom-0")),
+                DecisionKind::PreflightAllow
+            );
+            // Same length, different bytes; a prefix; an extension.
+            assert_eq!(
+                preflight("x-custom-z"),
+                DecisionKind::PreflightDeny,
+                "{n} names"
+            );
+            assert_eq!(
+                preflight("x-custom-"),
+                DecisionKind::PreflightDeny,
+                "{n} names"
+            );
+            assert_eq!(preflight(&format!("{last}0")), DecisionKind::PreflightDeny);
+        }
     }
 
     #[test]
