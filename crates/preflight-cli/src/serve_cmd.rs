@@ -114,6 +114,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let threads = cfg.threads;
     rt.block_on(async {
         let gateway = Gateway::new(cfg, policy.into());
         let running = gateway.start().await.context("cannot bind")?;
@@ -122,6 +123,7 @@ pub fn run(a: &ServeArgs) -> Result<ExitCode> {
             upstream = %a.upstream,
             shadow = a.shadow,
             metrics = ?running.metrics_addr(),
+            threads,
             "preflight gateway listening"
         );
         let shared = running.policy().clone();
