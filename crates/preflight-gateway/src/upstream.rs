@@ -30,7 +30,7 @@ use tokio::net::TcpStream;
 /// Idle connections kept per accept loop (as nginx's `keepalive`, per worker).
 const MAX_IDLE: usize = 128;
 /// Idle connections older than this are closed instead of reused.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why an exchange with the upstream failed.
@@ -113,6 +113,20 @@ impl Pool {
             }
         }
         None
+    }
+
+    /// Closes idle connections unused for `max_idle` or more (called every second by the accept
+    /// loop, so idle upstream connections do not outlive [`IDLE_TIMEOUT`] by more than that).
+    pub(crate) fn evict_idle(&self, max_idle: Duration) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.retain(|(sender, since)| !sender.is_closed() && since.elapsed() < max_idle);
+        }
+    }
+
+    /// Idle connections held.
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle.lock().map_or(0, |i| i.len())
     }
 
     fn checkin(&self, sender: Sender) {
@@ -226,5 +240,88 @@ impl Body for UpstreamBody {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// A keep-alive upstream answering "ok" to everything.
+    async fn upstream() -> std::net::SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                    TokioIo::new(s),
+                    hyper::service::service_fn(|_req: Request<Incoming>| async {
+                        Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                            Bytes::from_static(b"ok"),
+                        )))
+                    }),
+                ));
+            }
+        });
+        addr
+    }
+
+    /// A request to send through the pool: `Incoming` bodies only come from hyper, so take one
+    /// from a loopback exchange with a server that hands its request to the test.
+    async fn incoming_request(host: &HeaderValue) -> Request<Incoming> {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            let tx = std::sync::Mutex::new(Some(tx));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(
+                    TokioIo::new(s),
+                    hyper::service::service_fn(move |req: Request<Incoming>| {
+                        if let Some(tx) = tx.lock().unwrap().take() {
+                            let _ = tx.send(req);
+                        }
+                        std::future::pending::<
+                            Result<
+                                Response<http_body_util::Empty<Bytes>>,
+                                std::convert::Infallible,
+                            >,
+                        >()
+                    }),
+                )
+                .await;
+        });
+        let s = TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) = http1::handshake::<_, http_body_util::Empty<Bytes>>(TokioIo::new(s))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = Request::get("/")
+            .header("host", host)
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = send.send_request(req).await;
+        });
+        let mut req = rx.await.unwrap();
+        *req.uri_mut() = "/".parse().unwrap();
+        req
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_kept_then_evicted() {
+        let addr = upstream().await;
+        let pool = Pool::new(addr.to_string().parse().unwrap());
+        let req = incoming_request(pool.host()).await;
+        let res = pool.send(req).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+        assert_eq!(pool.idle_count(), 1, "read to the end: back in the pool");
+        pool.evict_idle(IDLE_TIMEOUT);
+        assert_eq!(pool.idle_count(), 1, "not idle long enough to be evicted");
+        pool.evict_idle(Duration::ZERO);
+        assert_eq!(pool.idle_count(), 0);
     }
 }
