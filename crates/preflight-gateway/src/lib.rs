@@ -137,14 +137,8 @@ const REASONS: [Reason; REASON_SLOTS - 1] = [
     Reason::PrivateNetworkNotAllowed,
 ];
 
-fn kind_slot(k: DecisionKind) -> usize {
-    match k {
-        DecisionKind::NotCors => 0,
-        DecisionKind::PreflightAllow => 1,
-        DecisionKind::PreflightDeny => 2,
-        DecisionKind::ActualAllow => 3,
-        DecisionKind::ActualDeny => 4,
-    }
+fn kind_slot(k: DecisionKind) -> Option<usize> {
+    KINDS.iter().position(|x| *x == k)
 }
 
 fn reason_slot(r: Option<Reason>) -> Option<usize> {
@@ -160,7 +154,7 @@ impl Metrics {
             Some(r) => {
                 if let Some(c) = self
                     .table
-                    .get(kind_slot(d.kind()))
+                    .get(kind_slot(d.kind()).unwrap_or(KIND_SLOTS))
                     .and_then(|row| row.get(r))
                 {
                     c.fetch_add(1, Ordering::Relaxed);
@@ -626,30 +620,20 @@ async fn serve_metrics(
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded.
-const HOP_BY_HOP: [HeaderName; 6] = [
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHORIZATION,
     header::TE,
     header::TRAILER,
     header::UPGRADE,
+    header::TRANSFER_ENCODING,
+    header::PROXY_AUTHENTICATE,
 ];
-
-/// Whether `strip_hop_by_hop` removes `n` on its own (names listed in `Connection` aside).
-fn is_hop_by_hop(n: &HeaderName) -> bool {
-    n == header::CONNECTION
-        || n == header::PROXY_AUTHORIZATION
-        || n == header::TE
-        || n == header::TRAILER
-        || n == header::UPGRADE
-        || n == header::TRANSFER_ENCODING
-        || n == header::PROXY_AUTHENTICATE
-        || n.as_str() == "keep-alive"
-}
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     // Usually there is none: one pass over the names (no hashing) instead of eight removals.
-    if !h.keys().any(is_hop_by_hop) {
+    if !h.keys().any(|n| HOP_BY_HOP.contains(n)) {
         return;
     }
     // Names listed in Connection are hop-by-hop too.
@@ -663,8 +647,6 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     for n in listed.iter().chain(HOP_BY_HOP.iter()) {
         h.remove(n);
     }
-    h.remove(header::TRANSFER_ENCODING);
-    h.remove(header::PROXY_AUTHENTICATE);
 }
 
 fn gateway_response(status: StatusCode, body: &'static str) -> Response<GatewayBody> {

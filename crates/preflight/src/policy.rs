@@ -1293,14 +1293,11 @@ pub fn strip_cors_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// [`CORS_RESPONSE_HEADERS`] as a static, so looking through it builds no temporary array.
+static CORS_RESPONSE_HEADER_NAMES: [HeaderName; 7] = CORS_RESPONSE_HEADERS;
+
 fn is_cors_response_header(n: &HeaderName) -> bool {
-    *n == header::ACCESS_CONTROL_ALLOW_ORIGIN
-        || *n == header::ACCESS_CONTROL_ALLOW_CREDENTIALS
-        || *n == header::ACCESS_CONTROL_ALLOW_METHODS
-        || *n == header::ACCESS_CONTROL_ALLOW_HEADERS
-        || *n == header::ACCESS_CONTROL_EXPOSE_HEADERS
-        || *n == header::ACCESS_CONTROL_MAX_AGE
-        || *n == ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK
+    CORS_RESPONSE_HEADER_NAMES.contains(n)
 }
 
 impl Decision {
