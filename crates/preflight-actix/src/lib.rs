@@ -65,6 +65,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+use std::cell::Cell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -77,8 +78,8 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, HttpResponse};
 use pin_project_lite::pin_project;
 use preflight::{
-    Config, ConfigErrors, CorsRequestHeader, CorsResponseHeader, DecisionKind, HeaderPlan,
-    PlanValue, Policy, RequestHeaders, SharedPolicy, VarySet,
+    Config, ConfigErrors, CorsRequestHeader, CorsResponseHeader, HeaderPlan, PlanValue, Policy,
+    RequestHeaders, SharedPolicy, VarySet,
 };
 
 pub use preflight;
@@ -203,8 +204,21 @@ const ACTIX_CORS_RESPONSE_HEADERS: [ActixName; 7] = [
 ];
 
 /// actix's header map as the policy reads it: static names, so a lookup never builds (or
-/// allocates) a `HeaderName`.
-struct ActixHeaders<'a>(&'a ActixHeaderMap);
+/// allocates) a `HeaderName`. Remembers the `Origin` value the policy read, so a reflected
+/// `Access-Control-Allow-Origin` needs no second lookup.
+struct ActixHeaders<'a> {
+    map: &'a ActixHeaderMap,
+    origin: Cell<Option<&'a ActixValue>>,
+}
+
+impl<'a> ActixHeaders<'a> {
+    fn new(map: &'a ActixHeaderMap) -> Self {
+        ActixHeaders {
+            map,
+            origin: Cell::new(None),
+        }
+    }
+}
 
 fn value_bytes(v: &ActixValue) -> &[u8] {
     v.as_bytes()
@@ -218,12 +232,17 @@ impl RequestHeaders for ActixHeaders<'_> {
 
     fn values(&self, name: CorsRequestHeader) -> Self::Values<'_> {
         let name = match name {
-            CorsRequestHeader::Origin => &ah::ORIGIN,
+            CorsRequestHeader::Origin => {
+                let values = self.map.get_all(&ah::ORIGIN);
+                // A plan reflecting the origin was made from its only value.
+                self.origin.set(values.as_slice().first());
+                return values.map(value_bytes as fn(&ActixValue) -> &[u8]);
+            }
             CorsRequestHeader::RequestMethod => &ah::ACCESS_CONTROL_REQUEST_METHOD,
             CorsRequestHeader::RequestHeaders => &ah::ACCESS_CONTROL_REQUEST_HEADERS,
             CorsRequestHeader::RequestPrivateNetwork => &ACTIX_REQUEST_PRIVATE_NETWORK,
         };
-        self.0
+        self.map
             .get_all(name)
             .map(value_bytes as fn(&ActixValue) -> &[u8])
     }
@@ -282,7 +301,8 @@ fn strip_cors_headers(headers: &mut ActixHeaderMap) {
     }
 }
 
-/// [`preflight::Decision::apply`] for actix's header map.
+/// [`preflight::Decision::apply`] for actix's header map. `origin` is the request's `Origin`
+/// value when the plan reflects it ([`HeaderPlan::reflects_origin`]).
 fn apply(
     plan: &HeaderPlan,
     origin: Option<&ActixValue>,
@@ -293,19 +313,10 @@ fn apply(
         strip_cors_headers(headers);
     }
     plan.for_each_value(|name, value| {
-        let value = match (name, value) {
-            // An allowed exact origin is byte-equal to the request's `Origin`, so the request's
-            // own value serves (a reference count, no validation of a copy).
-            (CorsResponseHeader::AllowOrigin, PlanValue::Static(v)) if v.as_str() != "*" => {
-                match origin {
-                    Some(o) => o.clone(),
-                    None => ActixValue::from_static(v.as_str()),
-                }
-            }
-            // Interned values are visible ASCII (checked when the policy was compiled), which
-            // is what `from_static` requires.
-            (_, PlanValue::Static(v)) => ActixValue::from_static(v.as_str()),
-            (_, PlanValue::RequestOrigin) => match origin {
+        let value = match value {
+            // Prebuilt when the policy was compiled: a pointer copy.
+            PlanValue::Static(v) => v.header_value_http02(),
+            PlanValue::RequestOrigin => match origin {
                 Some(o) => o.clone(),
                 None => return,
             },
@@ -327,17 +338,16 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let plan = self.policy.load().plan(
-            req.method().as_str().as_bytes(),
-            req.path(),
-            &ActixHeaders(req.headers()),
-        );
+        let headers = ActixHeaders::new(req.headers());
+        let plan = self
+            .policy
+            .load()
+            .plan(req.method().as_str().as_bytes(), req.path(), &headers);
         trace_plan(&plan, req.method().as_str(), req.path());
-        let origin = match plan.kind() {
-            DecisionKind::ActualAllow | DecisionKind::PreflightAllow => {
-                req.headers().get(ah::ORIGIN).cloned()
-            }
-            _ => None,
+        let origin = if plan.reflects_origin() {
+            headers.origin.get().cloned()
+        } else {
+            None
         };
         if plan.is_preflight() {
             let status = plan

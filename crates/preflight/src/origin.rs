@@ -532,14 +532,17 @@ impl<'a> RawOrigin<'a> {
         if v.len() > MAX_ORIGIN_LEN {
             return None;
         }
-        let sep = v.windows(3).position(|w| w == b"://")?;
-        let scheme = v.get(..sep)?;
-        let rest = v.get(sep + 3..)?;
-        let default_port = match scheme {
-            b"http" => 80,
-            b"https" => 443,
-            _ => return None,
+        // One pass over the bytes: this runs for every origin a policy does not list exactly
+        // (denials included), so it is written as a scanner rather than as several searches.
+        let (scheme_len, default_port) = if v.starts_with(b"https://") {
+            (5, 443)
+        } else if v.starts_with(b"http://") {
+            (4, 80)
+        } else {
+            return None;
         };
+        let scheme = v.get(..scheme_len)?;
+        let rest = v.get(scheme_len + 3..)?;
         let (host, port_bytes) = if rest.first() == Some(&b'[') {
             let close = rest.iter().position(|&b| b == b']')?;
             let host = rest.get(..=close)?;
@@ -553,22 +556,26 @@ impl<'a> RawOrigin<'a> {
             }
             (host, rest.get(close + 1..)?)
         } else {
-            match rest.iter().position(|&b| b == b':') {
-                Some(i) => (rest.get(..i)?, rest.get(i..)?),
-                None => (rest, &b""[..]),
+            // Labels of `[a-z0-9-]`, separated by single dots, up to an optional `:port`: no
+            // empty host, no leading, trailing or doubled dot.
+            let mut end = rest.len();
+            let mut after_dot = true;
+            for (i, &b) in rest.iter().enumerate() {
+                match b {
+                    b'a'..=b'z' | b'0'..=b'9' | b'-' => after_dot = false,
+                    b'.' if !after_dot => after_dot = true,
+                    b':' => {
+                        end = i;
+                        break;
+                    }
+                    _ => return None,
+                }
             }
+            if after_dot {
+                return None;
+            }
+            (rest.get(..end)?, rest.get(end..)?)
         };
-        if host.first() != Some(&b'[')
-            && (host.is_empty()
-                || host.first() == Some(&b'.')
-                || host.last() == Some(&b'.')
-                || host.windows(2).any(|w| w == b"..")
-                || !host.iter().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.'
-                }))
-        {
-            return None;
-        }
         let port = if port_bytes.is_empty() {
             None
         } else {
@@ -698,6 +705,85 @@ mod tests {
         assert!(l1.is_same_site(&l2));
         assert!(l1.is_potentially_trustworthy());
         assert!(!c.is_potentially_trustworthy());
+    }
+
+    /// The previous, multi-pass `RawOrigin::parse`, kept as the reference the one-pass scanner
+    /// is checked against.
+    fn reference_parse(v: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
+        if v.len() > MAX_ORIGIN_LEN {
+            return None;
+        }
+        let sep = v.windows(3).position(|w| w == b"://")?;
+        let scheme = v.get(..sep)?;
+        let rest = v.get(sep + 3..)?;
+        let default_port = match scheme {
+            b"http" => 80,
+            b"https" => 443,
+            _ => return None,
+        };
+        let (host, port_bytes) = if rest.first() == Some(&b'[') {
+            let close = rest.iter().position(|&b| b == b']')?;
+            let host = rest.get(..=close)?;
+            let inner = host.get(1..close)?;
+            if inner.is_empty()
+                || !inner
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b':')
+            {
+                return None;
+            }
+            (host, rest.get(close + 1..)?)
+        } else {
+            match rest.iter().position(|&b| b == b':') {
+                Some(i) => (rest.get(..i)?, rest.get(i..)?),
+                None => (rest, &b""[..]),
+            }
+        };
+        if host.first() != Some(&b'[')
+            && (host.is_empty()
+                || host.first() == Some(&b'.')
+                || host.last() == Some(&b'.')
+                || host.windows(2).any(|w| w == b"..")
+                || !host.iter().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.'
+                }))
+        {
+            return None;
+        }
+        let port = if port_bytes.is_empty() {
+            None
+        } else {
+            let digits = port_bytes.get(1..)?;
+            if digits.is_empty()
+                || digits.len() > 5
+                || digits.first() == Some(&b'0')
+                || !digits.iter().all(u8::is_ascii_digit)
+            {
+                return None;
+            }
+            let p = digits
+                .iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+            let p = u16::try_from(p).ok()?;
+            if p == default_port {
+                return None;
+            }
+            Some(p)
+        };
+        Some((scheme, host, port))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn raw_origin_scanner_agrees_with_the_reference(
+            prefix in proptest::sample::select(vec!["https://", "http://", "http:/", "ftp://", "", "https://a", "HTTP://"]),
+            body in "[a-c0-9.:\\-\\[\\]/A#]{0,14}",
+        ) {
+            let v = format!("{prefix}{body}");
+            let ours = RawOrigin::parse(v.as_bytes()).map(|r| (r.scheme, r.host, r.port));
+            proptest::prop_assert_eq!(ours, reference_parse(v.as_bytes()), "{:?}", v);
+        }
     }
 
     #[test]

@@ -885,22 +885,34 @@ const VARY_VALUES: [&str; 16] = [
 /// *distinct* values ever compiled (their length plus ~80 bytes each). In exchange, writing one
 /// to a response copies a pointer: no reference count is touched, so server threads never
 /// contend on a shared counter and dropping the response frees nothing.
+///
+/// With the `http02` feature it also holds the value as an `http` 0.2 header value (the version
+/// actix-web 4 uses), built once here rather than checked byte by byte on every response.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StaticValue {
     text: &'static str,
     value: HeaderValue,
+    #[cfg(feature = "http02")]
+    value02: http02::HeaderValue,
+}
+
+impl StaticValue {
+    /// Builds the value at compile time or once at interning. Panics (at compile time for the
+    /// statics below) unless `text` is visible ASCII, which [`StaticValue::intern`] checks first.
+    const fn from_static(text: &'static str) -> StaticValue {
+        StaticValue {
+            text,
+            value: HeaderValue::from_static(text),
+            #[cfg(feature = "http02")]
+            value02: http02::HeaderValue::from_static(text),
+        }
+    }
 }
 
 /// `*`.
-static STAR: StaticValue = StaticValue {
-    text: "*",
-    value: HeaderValue::from_static("*"),
-};
+static STAR: StaticValue = StaticValue::from_static("*");
 /// `true`.
-static TRUE: StaticValue = StaticValue {
-    text: "true",
-    value: HeaderValue::from_static("true"),
-};
+static TRUE: StaticValue = StaticValue::from_static("true");
 
 impl StaticValue {
     /// The interned value for `text`, or `None` when `text` is not visible ASCII (the only
@@ -925,8 +937,7 @@ impl StaticValue {
         }
         let text: &'static str = Box::leak(text.into());
         // Cannot panic: every byte was checked to be visible ASCII above.
-        let value = HeaderValue::from_static(text);
-        let v: &'static StaticValue = Box::leak(Box::new(StaticValue { text, value }));
+        let v: &'static StaticValue = Box::leak(Box::new(StaticValue::from_static(text)));
         table.insert(text, v);
         Some(v)
     }
@@ -939,6 +950,13 @@ impl StaticValue {
     /// The value as an `http` header value (a pointer copy).
     pub fn header_value(&self) -> HeaderValue {
         self.value.clone()
+    }
+
+    /// The value as an `http` 0.2 header value (a pointer copy), for actix-web 4. Feature
+    /// `http02`.
+    #[cfg(feature = "http02")]
+    pub fn header_value_http02(&self) -> http02::HeaderValue {
+        self.value02.clone()
     }
 }
 
