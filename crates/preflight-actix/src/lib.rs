@@ -284,7 +284,14 @@ static ACTIX_VARY: [ActixValue; 16] = {
 };
 
 /// [`preflight::merge_vary`] for actix's header map.
-fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet) {
+fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet, fresh: bool) {
+    if fresh {
+        // A response the middleware built itself has no `Vary` to merge with.
+        if !set.is_empty() {
+            headers.insert(ah::VARY, ACTIX_VARY[usize::from(set.bits())].clone());
+        }
+        return;
+    }
     if set.is_empty() {
         return;
     }
@@ -302,11 +309,13 @@ fn strip_cors_headers(headers: &mut ActixHeaderMap) {
 }
 
 /// [`preflight::Decision::apply`] for actix's header map. `origin` is the request's `Origin`
-/// value when the plan reflects it ([`HeaderPlan::reflects_origin`]).
+/// value when the plan reflects it ([`HeaderPlan::reflects_origin`]). `fresh`: the headers are
+/// those of a response the middleware just built (a preflight answer), with no `Vary` yet.
 fn apply(
     plan: &HeaderPlan,
     origin: Option<&ActixValue>,
     strip_inner: bool,
+    fresh: bool,
     headers: &mut ActixHeaderMap,
 ) {
     if strip_inner {
@@ -323,7 +332,7 @@ fn apply(
         };
         headers.insert(actix_name(name), value);
     });
-    merge_vary(headers, plan.vary());
+    merge_vary(headers, plan.vary(), fresh);
 }
 
 impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
@@ -355,7 +364,7 @@ where
                 .and_then(|s| ActixStatus::from_u16(s.as_u16()).ok())
                 .unwrap_or(ActixStatus::FORBIDDEN);
             let mut res = HttpResponse::new(status);
-            apply(&plan, origin.as_ref(), false, res.headers_mut());
+            apply(&plan, origin.as_ref(), false, true, res.headers_mut());
             return CorsFuture {
                 kind: Kind::Preflight {
                     response: Some(req.into_response(res.map_into_right_body())),
@@ -422,11 +431,23 @@ where
                         // The error's own response, decorated, travels on inside the error:
                         // the error stays an `Err` for outer middleware and keeps its cause.
                         let mut res = err.error_response();
-                        apply(plan, origin.as_ref(), *strip_inner, res.headers_mut());
+                        apply(
+                            plan,
+                            origin.as_ref(),
+                            *strip_inner,
+                            false,
+                            res.headers_mut(),
+                        );
                         return Poll::Ready(Err(InternalError::from_response(err, res).into()));
                     }
                 };
-                apply(plan, origin.as_ref(), *strip_inner, res.headers_mut());
+                apply(
+                    plan,
+                    origin.as_ref(),
+                    *strip_inner,
+                    false,
+                    res.headers_mut(),
+                );
                 Poll::Ready(Ok(res))
             }
         }

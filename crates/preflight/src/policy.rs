@@ -948,6 +948,7 @@ impl StaticValue {
     }
 
     /// The value as an `http` header value (a pointer copy).
+    #[inline]
     pub fn header_value(&self) -> HeaderValue {
         self.value.clone()
     }
@@ -955,6 +956,7 @@ impl StaticValue {
     /// The value as an `http` 0.2 header value (a pointer copy), for actix-web 4. Feature
     /// `http02`.
     #[cfg(feature = "http02")]
+    #[inline]
     pub fn header_value_http02(&self) -> http02::HeaderValue {
         self.value02.clone()
     }
