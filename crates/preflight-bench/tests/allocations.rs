@@ -8,43 +8,17 @@
 //!   preflight response has to exist somewhere), whatever the input.
 //!
 //! Each layer serves one warm-up request first (arc-swap registers the thread once).
-#![allow(unsafe_code)] // the counting allocator only
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use preflight_bench::{call, inner, preflight_policy, tower_http_layer, Scenario, Size};
+use preflight_vectors::alloc_count::{allocations, Counting};
 use tower::Layer;
-
-struct Counting;
-
-thread_local! {
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static A: Counting = Counting;
 
+/// Allocations made by `f` (its result is dropped afterwards, outside the count).
 fn count<R>(f: impl FnOnce() -> R) -> usize {
-    let before = COUNT.with(Cell::get);
-    let r = f();
-    let n = COUNT.with(Cell::get) - before;
-    drop(r);
-    n
+    allocations(f).0
 }
 
 #[test]

@@ -26,6 +26,8 @@
 //! hex (for non-UTF-8 bytes). `repeat` repeats the last request header's value N times, joined
 //! by `,` (for oversized inputs).
 
+pub mod alloc_count;
+
 use std::path::{Path, PathBuf};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};

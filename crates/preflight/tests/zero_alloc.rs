@@ -1,43 +1,14 @@
 //! `Policy::evaluate` and `Decision::apply` must not allocate (beyond response-map growth):
 //! counted with a global allocator over every server vector (adversarial inputs included).
-#![allow(unsafe_code)] // the counting allocator only
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use http::header::HeaderMap;
 use http::Method;
 use preflight::Policy;
+use preflight_vectors::alloc_count::{allocations, Counting};
 use preflight_vectors::server_suites;
-
-struct Counting;
-
-thread_local! {
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static A: Counting = Counting;
-
-fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = COUNT.with(Cell::get);
-    let r = f();
-    (COUNT.with(Cell::get) - before, r)
-}
 
 #[test]
 fn evaluate_and_apply_allocate_nothing() {
