@@ -544,17 +544,7 @@ impl<'a> RawOrigin<'a> {
         let scheme = v.get(..scheme_len)?;
         let rest = v.get(scheme_len + 3..)?;
         let (host, port_bytes) = if rest.first() == Some(&b'[') {
-            let close = rest.iter().position(|&b| b == b']')?;
-            let host = rest.get(..=close)?;
-            let inner = host.get(1..close)?;
-            if inner.is_empty()
-                || !inner
-                    .iter()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b':')
-            {
-                return None;
-            }
-            (host, rest.get(close + 1..)?)
+            split_ipv6(rest)?
         } else {
             // Labels of `[a-z0-9-]`, separated by single dots, up to an optional `:port`: no
             // empty host, no leading, trailing or doubled dot.
@@ -576,28 +566,49 @@ impl<'a> RawOrigin<'a> {
             }
             (rest.get(..end)?, rest.get(end..)?)
         };
-        let port = if port_bytes.is_empty() {
-            None
-        } else {
-            let digits = port_bytes.get(1..)?;
-            if digits.is_empty()
-                || digits.len() > 5
-                || digits.first() == Some(&b'0')
-                || !digits.iter().all(u8::is_ascii_digit)
-            {
-                return None;
-            }
-            let p = digits
-                .iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-            let p = u16::try_from(p).ok()?;
-            if p == default_port {
-                return None;
-            }
-            Some(p)
-        };
+        let port = parse_port(port_bytes, default_port)?;
         Some(RawOrigin { scheme, host, port })
     }
+}
+
+/// `[v6]` and what follows it: the bracketed literal (lowercase hex digits and colons, not
+/// empty) and the rest.
+fn split_ipv6(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let close = rest.iter().position(|&b| b == b']')?;
+    let host = rest.get(..=close)?;
+    let inner = host.get(1..close)?;
+    if inner.is_empty()
+        || !inner
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b':')
+    {
+        return None;
+    }
+    Some((host, rest.get(close + 1..)?))
+}
+
+/// `""` (no port) or `:digits`: a port without leading zeros, not the scheme's default.
+/// `None` when invalid, `Some(None)` when absent.
+fn parse_port(port_bytes: &[u8], default_port: u16) -> Option<Option<u16>> {
+    if port_bytes.is_empty() {
+        return Some(None);
+    }
+    let digits = port_bytes.get(1..)?;
+    if digits.is_empty()
+        || digits.len() > 5
+        || digits.first() == Some(&b'0')
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let p = digits
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    let p = u16::try_from(p).ok()?;
+    if p == default_port {
+        return None;
+    }
+    Some(Some(p))
 }
 
 #[cfg(test)]
@@ -707,8 +718,8 @@ mod tests {
         assert!(!c.is_potentially_trustworthy());
     }
 
-    /// The previous, multi-pass `RawOrigin::parse`, kept as the reference the one-pass scanner
-    /// is checked against.
+    /// The scheme and host checks of the previous, multi-pass `RawOrigin::parse` (several
+    /// searches), kept as the reference the one-pass scanner is checked against.
     fn reference_parse(v: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
         if v.len() > MAX_ORIGIN_LEN {
             return None;
@@ -722,17 +733,7 @@ mod tests {
             _ => return None,
         };
         let (host, port_bytes) = if rest.first() == Some(&b'[') {
-            let close = rest.iter().position(|&b| b == b']')?;
-            let host = rest.get(..=close)?;
-            let inner = host.get(1..close)?;
-            if inner.is_empty()
-                || !inner
-                    .iter()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b':')
-            {
-                return None;
-            }
-            (host, rest.get(close + 1..)?)
+            split_ipv6(rest)?
         } else {
             match rest.iter().position(|&b| b == b':') {
                 Some(i) => (rest.get(..i)?, rest.get(i..)?),
@@ -750,27 +751,7 @@ mod tests {
         {
             return None;
         }
-        let port = if port_bytes.is_empty() {
-            None
-        } else {
-            let digits = port_bytes.get(1..)?;
-            if digits.is_empty()
-                || digits.len() > 5
-                || digits.first() == Some(&b'0')
-                || !digits.iter().all(u8::is_ascii_digit)
-            {
-                return None;
-            }
-            let p = digits
-                .iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-            let p = u16::try_from(p).ok()?;
-            if p == default_port {
-                return None;
-            }
-            Some(p)
-        };
-        Some((scheme, host, port))
+        Some((scheme, host, parse_port(port_bytes, default_port)?))
     }
 
     proptest::proptest! {
