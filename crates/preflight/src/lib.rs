@@ -28,6 +28,12 @@
 //! assert_eq!(d.status(), Some(http::StatusCode::NO_CONTENT));
 //! # Ok::<(), preflight::ConfigErrors>(())
 //! ```
+//!
+//! ## Cargo features
+//!
+//! - `http02` (off by default): each interned policy value ([`StaticValue`]) also holds an
+//!   `http` 0.2 header value (`StaticValue::header_value_http02`), for adapters to frameworks
+//!   still on `http` 0.2 such as actix-web 4 (`preflight-actix` turns it on).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
