@@ -1,10 +1,18 @@
 //! A global allocator that counts allocations per thread, for the tests asserting that a path
 //! allocates nothing. Install it in the test binary:
 //!
-//! ```ignore
+//! ```
+//! use preflight_vectors::alloc_count::{allocations, Counting};
+//!
 //! #[global_allocator]
-//! static A: preflight_vectors::alloc_count::Counting = preflight_vectors::alloc_count::Counting;
-//! let (n, value) = preflight_vectors::alloc_count::allocations(|| work());
+//! static A: Counting = Counting;
+//!
+//! fn main() {
+//!     let (n, v) = allocations(|| vec![1, 2, 3]);
+//!     assert_eq!((n, v.len()), (1, 3));
+//!     let (n, sum) = allocations(|| v.iter().sum::<i32>());
+//!     assert_eq!((n, sum), (0, 6));
+//! }
 //! ```
 #![allow(unsafe_code)] // the counting allocator only: it forwards to `System`
 
