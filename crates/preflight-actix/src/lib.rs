@@ -55,8 +55,9 @@
 //! None of its own. actix-web 4 is on `http` 0.2 and the core on `http` 1, so the middleware
 //! does not convert maps: it lets the policy read actix's header map directly (through
 //! [`preflight::RequestHeaders`]) and gets back a library-independent [`HeaderPlan`]. The
-//! policy's values are interned `'static` text ([`preflight::StaticValue`]), written as
-//! `HeaderValue::from_static` (a pointer, no reference count); a reflected
+//! policy's values are interned ([`preflight::StaticValue`]) with their `http` 0.2 header value
+//! built once (the core's `http02` feature), so writing one copies a pointer, with no reference
+//! count and no re-validation; a reflected
 //! `Access-Control-Allow-Origin` is the request's own `Origin` value. The future is a pinned
 //! enum, not a boxed future.
 #![forbid(unsafe_code)]
