@@ -285,14 +285,7 @@ static ACTIX_VARY: [ActixValue; 16] = {
 };
 
 /// [`preflight::merge_vary`] for actix's header map.
-fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet, fresh: bool) {
-    if fresh {
-        // A response the middleware built itself has no `Vary` to merge with.
-        if !set.is_empty() {
-            headers.insert(ah::VARY, ACTIX_VARY[usize::from(set.bits())].clone());
-        }
-        return;
-    }
+fn merge_vary(headers: &mut ActixHeaderMap, set: VarySet) {
     if set.is_empty() {
         return;
     }
@@ -333,7 +326,13 @@ fn apply(
         };
         headers.insert(actix_name(name), value);
     });
-    merge_vary(headers, plan.vary(), fresh);
+    let vary = plan.vary();
+    if !fresh {
+        merge_vary(headers, vary);
+    } else if !vary.is_empty() {
+        // A response the middleware built itself has no `Vary` to merge with.
+        headers.insert(ah::VARY, ACTIX_VARY[usize::from(vary.bits())].clone());
+    }
 }
 
 impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>

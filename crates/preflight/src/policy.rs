@@ -896,9 +896,14 @@ pub struct StaticValue {
     value02: http02::HeaderValue,
 }
 
+/// `*`.
+static STAR: StaticValue = StaticValue::from_static("*");
+/// `true`.
+static TRUE: StaticValue = StaticValue::from_static("true");
+
 impl StaticValue {
     /// Builds the value at compile time or once at interning. Panics (at compile time for the
-    /// statics below) unless `text` is visible ASCII, which [`StaticValue::intern`] checks first.
+    /// statics above) unless `text` is visible ASCII, which [`StaticValue::intern`] checks first.
     const fn from_static(text: &'static str) -> StaticValue {
         StaticValue {
             text,
@@ -907,14 +912,7 @@ impl StaticValue {
             value02: http02::HeaderValue::from_static(text),
         }
     }
-}
 
-/// `*`.
-static STAR: StaticValue = StaticValue::from_static("*");
-/// `true`.
-static TRUE: StaticValue = StaticValue::from_static("true");
-
-impl StaticValue {
     /// The interned value for `text`, or `None` when `text` is not visible ASCII (the only
     /// values a policy builds are origins, tokens, comma-separated tokens and numbers).
     fn intern(text: &str) -> Option<&'static StaticValue> {
