@@ -409,6 +409,55 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// `Policy::evaluate` reads an OPTIONS request's CORS headers in one pass over the map; the
+// generic `Policy::plan` looks each up. Both must answer the same for any header map, repeated
+// and interleaved CORS headers included.
+
+/// A header map in any order: the four CORS request headers (some repeated, split over lines,
+/// with odd values) among the headers browsers send.
+fn shuffled_headers() -> impl Strategy<Value = Vec<(&'static str, String)>> {
+    let name = proptest::sample::select(
+        &[
+            "origin",
+            "access-control-request-method",
+            "access-control-request-headers",
+            "access-control-request-private-network",
+            "host",
+            "user-agent",
+            "accept",
+            "sec-fetch-mode",
+            "x-origin",
+            "access-control-request-private-networks",
+        ][..],
+    );
+    let value = prop_oneof![
+        proptest::sample::select(REQUEST_ORIGINS).prop_map(String::from),
+        proptest::sample::select(REQ_METHODS).prop_map(String::from),
+        proptest::collection::vec(proptest::sample::select(REQ_HEADERS), 0..3)
+            .prop_map(|v| v.join(",")),
+        Just("true".to_string()),
+        "[ -~]{0,12}",
+    ];
+    proptest::collection::vec((name, value), 0..12)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn options_scan_agrees_with_lookups(cfg in config(), headers in shuffled_headers()) {
+        let Ok(policy) = cfg.compile() else { return Ok(()); };
+        let mut map = HeaderMap::new();
+        for (n, v) in &headers {
+            map.append(*n, HeaderValue::from_str(v).unwrap());
+        }
+        let scanned = policy.evaluate(&Method::OPTIONS, "/x", &map);
+        let looked_up = policy.plan(b"OPTIONS", "/x", &map);
+        prop_assert_eq!(scanned.plan(), &looked_up, "headers: {:?}", headers);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scenario JSON round trip, over random scenarios.
 
 fn header_list() -> impl Strategy<Value = Vec<(String, String)>> {
