@@ -162,22 +162,67 @@ impl Scenario {
         }
     }
 
-    /// The request's method and headers.
+    /// The request's method and headers: the headers headless Chromium 156 sends for a
+    /// cross-origin `fetch()` (a GET) and for the preflight of a PUT with `content-type`,
+    /// names, order and values as captured from the real browser on 2026-11-22 (only the
+    /// origins, the host and the request headers are the scenario's). Realistic header counts
+    /// matter: a server's header map holds them all, and a lookup, a scan or a clear of the
+    /// map costs by the number of entries. Names are lowercase, as HTTP/2 and `http` store them.
     pub fn parts(self) -> (Method, Vec<(&'static str, String)>) {
+        const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                          HeadlessChrome/156.0.0.0 Safari/537.36";
+        const CH_UA: &str = "\"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"156\"";
+        let tail = |h: &mut Vec<(&'static str, String)>| {
+            h.push(("referer", "https://app5.customer.example/".to_owned()));
+            h.push(("accept-encoding", "gzip, deflate, br, zstd".to_owned()));
+            h.push(("accept-language", "en-US,en;q=0.9".to_owned()));
+        };
+        // Chromium's order for a CORS GET.
+        let get = |origin: Option<&str>| {
+            let mut h = vec![
+                ("host", "api.example.net".to_owned()),
+                ("connection", "keep-alive".to_owned()),
+                ("sec-ch-ua-platform", "\"Linux\"".to_owned()),
+                ("user-agent", UA.to_owned()),
+                ("sec-ch-ua", CH_UA.to_owned()),
+                ("sec-ch-ua-mobile", "?0".to_owned()),
+                ("accept", "*/*".to_owned()),
+            ];
+            if let Some(o) = origin {
+                h.push(("origin", o.to_owned()));
+            }
+            let site = if origin.is_some() {
+                "cross-site"
+            } else {
+                "same-origin"
+            };
+            h.push(("sec-fetch-site", site.to_owned()));
+            h.push(("sec-fetch-mode", "cors".to_owned()));
+            h.push(("sec-fetch-dest", "empty".to_owned()));
+            tail(&mut h);
+            (Method::GET, h)
+        };
+        // Chromium's order for a preflight (no client hints).
         let pre = |origin: &str, acrh: String| {
             let mut h = vec![
-                ("origin", origin.to_owned()),
+                ("host", "api.example.net".to_owned()),
+                ("connection", "keep-alive".to_owned()),
+                ("accept", "*/*".to_owned()),
                 ("access-control-request-method", "PUT".to_owned()),
+                ("access-control-request-headers", acrh),
+                ("origin", origin.to_owned()),
+                ("user-agent", UA.to_owned()),
+                ("sec-fetch-mode", "cors".to_owned()),
+                ("sec-fetch-site", "cross-site".to_owned()),
+                ("sec-fetch-dest", "empty".to_owned()),
             ];
-            if !acrh.is_empty() {
-                h.push(("access-control-request-headers", acrh));
-            }
+            tail(&mut h);
             (Method::OPTIONS, h)
         };
         match self {
-            Scenario::ActualAllowed => (Method::GET, vec![("origin", ALLOWED.to_owned())]),
-            Scenario::ActualDenied => (Method::GET, vec![("origin", DENIED.to_owned())]),
-            Scenario::NoOrigin => (Method::GET, vec![]),
+            Scenario::ActualAllowed => get(Some(ALLOWED)),
+            Scenario::ActualDenied => get(Some(DENIED)),
+            Scenario::NoOrigin => get(None),
             Scenario::PreflightAllowed => pre(ALLOWED, "content-type".into()),
             Scenario::PreflightDenied => pre(DENIED, "content-type".into()),
             Scenario::AcrhCommas => pre(ALLOWED, ",".repeat(1 << 20)),
