@@ -340,12 +340,36 @@ impl NameSet {
     }
 }
 
+/// A bit for each method `http` names (byte for byte: methods are case-sensitive, and
+/// normalization leaves only these uppercased), so checking a requested method against a policy
+/// is a match and a mask instead of byte comparisons.
+fn standard_method_bit(m: &[u8]) -> Option<u16> {
+    Some(match m {
+        b"GET" => 1,
+        b"HEAD" => 1 << 1,
+        b"POST" => 1 << 2,
+        b"PUT" => 1 << 3,
+        b"DELETE" => 1 << 4,
+        b"PATCH" => 1 << 5,
+        b"OPTIONS" => 1 << 6,
+        b"CONNECT" => 1 << 7,
+        b"TRACE" => 1 << 8,
+        _ => return None,
+    })
+}
+
+/// `GET`, `HEAD` and `POST`: always allowed (Fetch "CORS-safelisted method").
+const SAFELISTED_METHOD_BITS: u16 = 0b111;
+
 #[derive(Debug, Clone)]
 struct Compiled {
     origins: OriginRule,
     allow_null: bool,
     credentials: bool,
     any_method: bool,
+    /// Allowed methods among those [`standard_method_bit`] knows, safelisted ones included.
+    method_bits: u16,
+    /// Other allowed methods (compared byte for byte).
     methods: Vec<Box<[u8]>>,
     any_header: bool,
     /// Lowercase names.
@@ -458,7 +482,17 @@ impl Compiled {
             allow_null: c.allow_null,
             credentials: c.credentials,
             any_method: c.any_method,
-            methods: c.methods.iter().map(|m| m.as_bytes().into()).collect(),
+            method_bits: c
+                .methods
+                .iter()
+                .filter_map(|m| standard_method_bit(m.as_bytes()))
+                .fold(SAFELISTED_METHOD_BITS, |bits, b| bits | b),
+            methods: c
+                .methods
+                .iter()
+                .filter(|m| standard_method_bit(m.as_bytes()).is_none())
+                .map(|m| m.as_bytes().into())
+                .collect(),
             any_header: c.any_header,
             headers: NameSet::new(c.headers.iter().map(|h| h.as_bytes().into()).collect()),
             private_network: c.private_network,
@@ -559,12 +593,17 @@ impl Compiled {
         };
 
         // CORS-preflight request. Method first, then headers (the order browsers check in).
-        if acrm.and_then(|mut more| more.next()).is_some() || !is_token(m) {
+        if acrm.and_then(|mut more| more.next()).is_some() {
             return deny(Reason::InvalidRequestMethod);
         }
         // Safelisted methods never need Access-Control-Allow-Methods (Fetch "CORS-preflight
-        // fetch" step 7.5), and methods compare byte for byte.
-        if !(is_safelisted_method(m) || self.any_method || self.methods.iter().any(|a| **a == *m)) {
+        // fetch" step 7.5; they are in `method_bits`), and methods compare byte for byte.
+        let method_allowed = match standard_method_bit(m) {
+            Some(bit) => self.any_method || self.method_bits & bit != 0,
+            None if !is_token(m) => return deny(Reason::InvalidRequestMethod),
+            None => self.any_method || self.methods.iter().any(|a| **a == *m),
+        };
+        if !method_allowed {
             return deny(Reason::MethodNotAllowed);
         }
         if let Err(r) = self.check_request_headers(headers) {
