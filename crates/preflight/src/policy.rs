@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
+use crate::browser::headers::is_tchar;
 use crate::config::{self, Checked, Config, ConfigErrors, Diagnostic, Severity, Spans, Validator};
 use crate::headers::{is_safelisted_method, is_token, trim_ows};
 use crate::origin::{RawOrigin, MAX_ORIGIN_LEN};
@@ -632,8 +633,13 @@ impl Compiled {
         p
     }
 
-    /// Checks every name of every `Access-Control-Request-Headers` line, bounded.
+    /// Checks every name of every `Access-Control-Request-Headers` line, bounded. Each element
+    /// is read in one pass: optional whitespace, a run of token bytes (the name), optional
+    /// whitespace, then a comma or the end; anything else makes the element invalid. Same
+    /// answers, in the same order, as splitting on commas, trimming and checking each name
+    /// (`check_request_headers_reference` in the tests).
     fn check_request_headers<H: RequestHeaders + ?Sized>(&self, headers: &H) -> Result<(), Reason> {
+        let is_ows = |b: u8| b == b' ' || b == b'\t';
         let mut total = 0usize;
         let mut elements = 0usize;
         let mut empties = 0usize;
@@ -642,24 +648,48 @@ impl Compiled {
             if total > MAX_ACRH_BYTES {
                 return Err(Reason::RequestHeadersTooLarge);
             }
-            for raw in bytes.split(|&b| b == b',') {
-                let name = trim_ows(raw);
-                if name.is_empty() {
+            let mut rest = bytes;
+            loop {
+                while let [b, tail @ ..] = rest {
+                    if !is_ows(*b) {
+                        break;
+                    }
+                    rest = tail;
+                }
+                let len = rest
+                    .iter()
+                    .position(|&b| !is_tchar(b))
+                    .unwrap_or(rest.len());
+                let (name, mut after) = rest.split_at(len);
+                while let [b, tail @ ..] = after {
+                    if !is_ows(*b) {
+                        break;
+                    }
+                    after = tail;
+                }
+                // `after` now starts at the element's end (a comma, or nothing left) or at a byte
+                // that cannot be in a name.
+                let well_formed = matches!(after, [] | [b',', ..]);
+                if name.is_empty() && well_formed {
                     empties += 1;
                     if empties > MAX_EMPTY_ELEMENTS {
                         return Err(Reason::InvalidRequestHeaders);
                     }
-                    continue;
+                } else {
+                    elements += 1;
+                    if elements > MAX_ACRH_ELEMENTS {
+                        return Err(Reason::RequestHeadersTooLarge);
+                    }
+                    if !well_formed {
+                        return Err(Reason::InvalidRequestHeaders);
+                    }
+                    if !self.header_allowed(name) {
+                        return Err(Reason::HeaderNotAllowed);
+                    }
                 }
-                elements += 1;
-                if elements > MAX_ACRH_ELEMENTS {
-                    return Err(Reason::RequestHeadersTooLarge);
-                }
-                if !is_token(name) {
-                    return Err(Reason::InvalidRequestHeaders);
-                }
-                if !self.header_allowed(name) {
-                    return Err(Reason::HeaderNotAllowed);
+                match after {
+                    [b',', tail @ ..] => rest = tail,
+                    _ => break,
                 }
             }
         }
@@ -1602,6 +1632,126 @@ impl From<Policy> for SharedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
+
+    /// `Access-Control-Request-Headers` lines as raw bytes (any byte, unlike `HeaderValue`).
+    struct Lines(Vec<Vec<u8>>);
+
+    impl RequestHeaders for Lines {
+        type Values<'a> = std::iter::Map<std::slice::Iter<'a, Vec<u8>>, fn(&Vec<u8>) -> &[u8]>;
+        fn values(&self, name: CorsRequestHeader) -> Self::Values<'_> {
+            let lines = match name {
+                CorsRequestHeader::RequestHeaders => &self.0[..],
+                _ => &[],
+            };
+            lines.iter().map(Vec::as_slice as fn(&Vec<u8>) -> &[u8])
+        }
+    }
+
+    /// The implementation before the one-pass read: split on commas, trim, check each name.
+    fn check_request_headers_reference(c: &Compiled, lines: &Lines) -> Result<(), Reason> {
+        let mut total = 0usize;
+        let mut elements = 0usize;
+        let mut empties = 0usize;
+        for bytes in lines.0.iter().map(Vec::as_slice) {
+            total += bytes.len();
+            if total > MAX_ACRH_BYTES {
+                return Err(Reason::RequestHeadersTooLarge);
+            }
+            for raw in bytes.split(|&b| b == b',') {
+                let name = trim_ows(raw);
+                if name.is_empty() {
+                    empties += 1;
+                    if empties > MAX_EMPTY_ELEMENTS {
+                        return Err(Reason::InvalidRequestHeaders);
+                    }
+                    continue;
+                }
+                elements += 1;
+                if elements > MAX_ACRH_ELEMENTS {
+                    return Err(Reason::RequestHeadersTooLarge);
+                }
+                if !is_token(name) {
+                    return Err(Reason::InvalidRequestHeaders);
+                }
+                if !c.header_allowed(name) {
+                    return Err(Reason::HeaderNotAllowed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn acrh_element() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(b"content-type".to_vec()),
+            Just(b"Content-Type".to_vec()),
+            Just(b"authorization".to_vec()),
+            Just(b"x-a".to_vec()),
+            Just(Vec::new()),
+            Just(b"content type".to_vec()),
+            Just(vec![0x80]),
+            Just(b"a\x01".to_vec()),
+            Just(b"(x)".to_vec()),
+            proptest::collection::vec(proptest::sample::select(&b"ab-_.!~"[..]), 1..4),
+        ];
+        let ows = proptest::collection::vec(proptest::sample::select(&b" \t"[..]), 0..3);
+        (ows.clone(), piece, ows).prop_map(|(a, p, b)| [a, p, b].concat())
+    }
+
+    fn acrh_clean_element() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(b"content-type".to_vec()),
+            Just(b" x-a".to_vec()),
+            Just(Vec::new()),
+            Just(b" \t".to_vec()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1024, failure_persistence: None, ..Default::default() })]
+
+        /// The one-pass read answers as splitting, trimming and checking did, bounds included.
+        #[test]
+        fn acrh_one_pass_agrees_with_split_trim_check(
+            lines in proptest::collection::vec(
+                // Mostly short lists; some past the 256-element and 16-empty bounds.
+                proptest::prop_oneof![
+                    6 => proptest::collection::vec(acrh_element(), 0..24),
+                    1 => proptest::collection::vec(acrh_element(), 250..300),
+                    // Allowed names and empty elements only, so that the bounds are reached.
+                    2 => proptest::collection::vec(acrh_clean_element(), 10..40),
+                    1 => proptest::collection::vec(acrh_clean_element(), 250..300),
+                    1 => proptest::collection::vec(
+                        proptest::sample::select(vec![b"content-type".to_vec(), b"x-a".to_vec()]),
+                        250..300,
+                    ),
+                ]
+                .prop_map(|els| els.join(&b","[..])),
+                0..3,
+            ),
+        ) {
+            static POLICIES: OnceLock<[Policy; 2]> = OnceLock::new();
+            let policies = POLICIES.get_or_init(|| {
+                [&["content-type", "x-a"][..], &["*"][..]].map(|request_headers| {
+                    Config::new()
+                        .origins(["https://a.example"])
+                        .request_headers(request_headers.iter().copied())
+                        .compile()
+                        .unwrap()
+                })
+            });
+            let lines = Lines(lines);
+            for p in policies {
+                proptest::prop_assert_eq!(
+                    p.default.check_request_headers(&lines),
+                    check_request_headers_reference(&p.default, &lines)
+                );
+            }
+        }
+    }
 
     fn req(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
