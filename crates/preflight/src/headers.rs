@@ -62,11 +62,17 @@ pub(crate) fn is_forbidden_response_header(name: &str) -> bool {
     name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2")
 }
 
-/// Trims RFC 9110 optional whitespace (SP, HTAB) from both ends.
-pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+/// Skips RFC 9110 optional whitespace (SP, HTAB) at the start.
+pub(crate) fn skip_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
+    s
+}
+
+/// Trims RFC 9110 optional whitespace (SP, HTAB) from both ends.
+pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
+    let mut s = skip_ows(s);
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }

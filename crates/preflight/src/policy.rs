@@ -23,7 +23,7 @@ use http::{Method, StatusCode};
 
 use crate::browser::headers::is_tchar;
 use crate::config::{self, Checked, Config, ConfigErrors, Diagnostic, Severity, Spans, Validator};
-use crate::headers::{is_safelisted_method, is_token, trim_ows};
+use crate::headers::{is_safelisted_method, is_token, skip_ows, trim_ows};
 use crate::origin::{RawOrigin, MAX_ORIGIN_LEN};
 use crate::pattern::{is_strict_subdomain, OriginPattern, PortSpec};
 
@@ -341,9 +341,9 @@ impl NameSet {
     }
 }
 
-/// A bit for each method `http` names (byte for byte: methods are case-sensitive, and
-/// normalization leaves only these uppercased), so checking a requested method against a policy
-/// is a match and a mask instead of byte comparisons.
+/// A bit for each method `http` names, so checking a requested method against a policy is a
+/// match and a mask instead of byte comparisons. Byte for byte, as methods compare: `patch` is
+/// not `PATCH` (only the six standard methods are normalized to uppercase).
 fn standard_method_bit(m: &[u8]) -> Option<u16> {
     Some(match m {
         b"GET" => 1,
@@ -639,7 +639,6 @@ impl Compiled {
     /// answers, in the same order, as splitting on commas, trimming and checking each name
     /// (`check_request_headers_reference` in the tests).
     fn check_request_headers<H: RequestHeaders + ?Sized>(&self, headers: &H) -> Result<(), Reason> {
-        let is_ows = |b: u8| b == b' ' || b == b'\t';
         let mut total = 0usize;
         let mut elements = 0usize;
         let mut empties = 0usize;
@@ -650,23 +649,13 @@ impl Compiled {
             }
             let mut rest = bytes;
             loop {
-                while let [b, tail @ ..] = rest {
-                    if !is_ows(*b) {
-                        break;
-                    }
-                    rest = tail;
-                }
+                rest = skip_ows(rest);
                 let len = rest
                     .iter()
                     .position(|&b| !is_tchar(b))
                     .unwrap_or(rest.len());
-                let (name, mut after) = rest.split_at(len);
-                while let [b, tail @ ..] = after {
-                    if !is_ows(*b) {
-                        break;
-                    }
-                    after = tail;
-                }
+                let (name, after) = rest.split_at(len);
+                let after = skip_ows(after);
                 // `after` now starts at the element's end (a comma, or nothing left) or at a byte
                 // that cannot be in a name.
                 let well_formed = matches!(after, [] | [b',', ..]);
@@ -1167,7 +1156,7 @@ impl RequestHeaders for HeaderMap {
 /// for the private-network one. Comparing each name once costs less: with the 13 headers
 /// Chromium sends on a preflight, ~180 instructions fewer per allowed preflight (callgrind,
 /// `scripts/bench-instructions`); a preflight denied for its origin, which needed only two
-/// lookups, pays ~70 more. The walk is bounded by the number of headers, which the HTTP server
+/// lookups, pays ~80 more. The walk is bounded by the number of headers, which the HTTP server
 /// limits (hyper: 100). A header sent on more than one line is read back from the map (rare:
 /// browsers send each once).
 struct OptionsHeaders<'a> {
