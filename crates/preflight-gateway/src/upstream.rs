@@ -324,4 +324,53 @@ mod tests {
         pool.evict_idle(Duration::ZERO);
         assert_eq!(pool.idle_count(), 0);
     }
+    /// An upstream that answers one request per connection with keep-alive, then closes the
+    /// connection without saying so (as servers do with idle keep-alive connections).
+    async fn closing_upstream() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn idle_connections_closed_by_the_upstream_are_dropped_and_replaced() {
+        let addr = closing_upstream().await;
+        let pool = Pool::new(addr.to_string().parse().unwrap());
+        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+        assert_eq!(pool.idle_count(), 1);
+        // The upstream closes it while it is idle.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        pool.evict_idle(IDLE_TIMEOUT);
+        assert_eq!(pool.idle_count(), 0, "the close was noticed while idle");
+
+        // Closed after the checkout's look: the request goes out on a new connection.
+        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+    }
 }
