@@ -98,7 +98,10 @@ impl Pool {
                 },
             }
         }
-        let mut sender = self.connect().await?;
+        // Boxed: a new connection is the rare path, and its state (resolving, connecting, the
+        // handshake) would otherwise make every request's future larger, which every move of
+        // that future copies.
+        let mut sender = Box::pin(self.connect()).await?;
         match sender.send_request(req).await {
             Ok(res) => Ok(self.wrap(res, sender)),
             Err(e) => Err(UpstreamError::Http(e)),
@@ -355,7 +358,10 @@ mod tests {
     async fn idle_connections_closed_by_the_upstream_are_dropped_and_replaced() {
         let addr = closing_upstream().await;
         let pool = Pool::new(addr.to_string().parse().unwrap());
-        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let res = pool
+            .send(incoming_request(pool.host()).await)
+            .await
+            .unwrap();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"ok");
         assert_eq!(pool.idle_count(), 1);
@@ -365,11 +371,17 @@ mod tests {
         assert_eq!(pool.idle_count(), 0, "the close was noticed while idle");
 
         // Closed after the checkout's look: the request goes out on a new connection.
-        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let res = pool
+            .send(incoming_request(pool.host()).await)
+            .await
+            .unwrap();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"ok");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let res = pool.send(incoming_request(pool.host()).await).await.unwrap();
+        let res = pool
+            .send(incoming_request(pool.host()).await)
+            .await
+            .unwrap();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"ok");
     }
