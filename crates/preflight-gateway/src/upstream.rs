@@ -317,10 +317,7 @@ mod tests {
     async fn idle_connections_are_kept_then_evicted() {
         let addr = upstream().await;
         let pool = Pool::new(addr.to_string().parse().unwrap());
-        let req = incoming_request(pool.host()).await;
-        let res = pool.send(req).await.unwrap();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&body[..], b"ok");
+        assert_eq!(&exchange(&pool).await[..], b"ok");
         assert_eq!(pool.idle_count(), 1, "read to the end: back in the pool");
         pool.evict_idle(IDLE_TIMEOUT);
         assert_eq!(pool.idle_count(), 1, "not idle long enough to be evicted");
@@ -354,16 +351,20 @@ mod tests {
         addr
     }
 
-    #[tokio::test]
-    async fn idle_connections_closed_by_the_upstream_are_dropped_and_replaced() {
-        let addr = closing_upstream().await;
-        let pool = Pool::new(addr.to_string().parse().unwrap());
+    /// One exchange through the pool; the upstream's body.
+    async fn exchange(pool: &Arc<Pool>) -> Bytes {
         let res = pool
             .send(incoming_request(pool.host()).await)
             .await
             .unwrap();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&body[..], b"ok");
+        res.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    #[tokio::test]
+    async fn idle_connections_closed_by_the_upstream_are_dropped_and_replaced() {
+        let addr = closing_upstream().await;
+        let pool = Pool::new(addr.to_string().parse().unwrap());
+        assert_eq!(&exchange(&pool).await[..], b"ok");
         assert_eq!(pool.idle_count(), 1);
         // The upstream closes it while it is idle.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -371,18 +372,8 @@ mod tests {
         assert_eq!(pool.idle_count(), 0, "the close was noticed while idle");
 
         // Closed after the checkout's look: the request goes out on a new connection.
-        let res = pool
-            .send(incoming_request(pool.host()).await)
-            .await
-            .unwrap();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&body[..], b"ok");
+        assert_eq!(&exchange(&pool).await[..], b"ok");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let res = pool
-            .send(incoming_request(pool.host()).await)
-            .await
-            .unwrap();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&body[..], b"ok");
+        assert_eq!(&exchange(&pool).await[..], b"ok");
     }
 }
