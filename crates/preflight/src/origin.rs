@@ -547,29 +547,41 @@ impl<'a> RawOrigin<'a> {
             split_ipv6(rest)?
         } else {
             // Labels of `[a-z0-9-]`, separated by single dots, up to an optional `:port`: no
-            // empty host, no leading, trailing or doubled dot.
-            let mut end = rest.len();
-            let mut after_dot = true;
-            for (i, &b) in rest.iter().enumerate() {
-                match b {
-                    b'a'..=b'z' | b'0'..=b'9' | b'-' => after_dot = false,
-                    b'.' if !after_dot => after_dot = true,
-                    b':' => {
-                        end = i;
-                        break;
-                    }
-                    _ => return None,
+            // empty host, no leading, trailing or doubled dot. A tight loop over each label's
+            // bytes (one table load each), then what ends it.
+            let mut i = 0;
+            let end = loop {
+                let start = i;
+                while rest.get(i).is_some_and(|&b| LABEL_BYTE[usize::from(b)]) {
+                    i += 1;
                 }
-            }
-            if after_dot {
-                return None;
-            }
+                if i == start {
+                    return None;
+                }
+                match rest.get(i) {
+                    Some(b'.') => i += 1,
+                    Some(b':') | None => break i,
+                    Some(_) => return None,
+                }
+            };
             (rest.get(..end)?, rest.get(end..)?)
         };
         let port = parse_port(port_bytes, default_port)?;
         Some(RawOrigin { scheme, host, port })
     }
 }
+
+/// Whether each byte value may appear in a host's label (`[a-z0-9-]`), for
+/// [`RawOrigin::parse`].
+static LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(b as u8, b'a'..=b'z' | b'0'..=b'9' | b'-');
+        b += 1;
+    }
+    t
+};
 
 /// `[v6]` and what follows it: the bracketed literal (lowercase hex digits and colons, not
 /// empty) and the rest.
