@@ -4,7 +4,8 @@
 //! `scripts/bench-instructions` runs it for every scenario; by hand:
 //! `valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/instructions
 //! ours preflight-allowed 20000` minus the same with `setup` (builds and drops the requests only),
-//! divided by 20000. Implementations: `none` (inner service alone), `ours`, `theirs` (tower-http).
+//! divided by 20000. Implementations: `none` (inner service alone), `ours`, `theirs` (tower-http),
+//! `floor` ([`floor_preflight`]: the allowed preflight's six headers, nothing evaluated).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use preflight_bench::*;
 use tower::Layer;
@@ -38,6 +39,11 @@ fn main() {
             let mut svc = inner();
             for r in reqs {
                 out.push(call(&mut svc, r));
+            }
+        }
+        "floor" => {
+            for r in reqs {
+                out.push(floor_preflight(r));
             }
         }
         "setup" => drop(reqs),

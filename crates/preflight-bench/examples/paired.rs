@@ -81,8 +81,18 @@ fn main() {
     steady_heap();
     println!("| size / scenario | inner | drop request | Preflight | tower-http | ratio (median of {rounds} rounds) | interquartile | preflights: ratio without the request's drop | interquartile |");
     println!("|---|---|---|---|---|---|---|---|---|");
+    let mut floors = Vec::new();
     for size in [Size::One, Size::Ten, Size::Many] {
         let mut ours = preflight_tower::CorsLayer::new(preflight_policy(size)).layer(inner());
+        // The floor writes what Preflight's answer carries: same names, same values.
+        let a = call(&mut ours, Scenario::PreflightAllowed.request());
+        let b = floor_preflight(Scenario::PreflightAllowed.request());
+        assert_eq!(a.status(), b.status());
+        assert_eq!(
+            a.headers(),
+            b.headers(),
+            "the floor must write Preflight's headers"
+        );
         let mut theirs = tower_http_layer(size).layer(inner());
         let mut none = inner();
         for s in Scenario::ALL.iter().copied() {
@@ -100,19 +110,34 @@ fn main() {
             let (mut t_none, mut t_ours, mut t_theirs, mut ratios) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut t_drop, mut ratios_net) = (Vec::new(), Vec::new());
+            // Allowed preflights also time the floor (`floor_preflight`), in the same rotation.
+            let with_floor = s == Scenario::PreflightAllowed;
+            let (mut t_floor, mut floor_whole, mut floor_net) =
+                (Vec::new(), Vec::new(), Vec::new());
             // Warm-up round, discarded.
             block(&mut ours, s, n);
             block(&mut theirs, s, n);
             block(&mut none, s, n);
             for r in 0..rounds {
-                let mut t = [0.0f64; 4];
-                for k in 0..4 {
-                    match (r + k) % 4 {
+                let mut t = [0.0f64; 5];
+                let blocks = if with_floor { 5 } else { 4 };
+                for k in 0..blocks {
+                    match (r + k) % blocks {
                         0 => t[0] = block(&mut none, s, n),
                         1 => t[1] = block(&mut ours, s, n),
                         2 => t[2] = block(&mut theirs, s, n),
-                        _ => t[3] = block_drop(s, n),
+                        3 => t[3] = block_drop(s, n),
+                        _ => {
+                            t[4] = timed(s, n, |r| {
+                                drop(std::hint::black_box(floor_preflight(r)));
+                            })
+                        }
                     }
+                }
+                if with_floor {
+                    t_floor.push(t[4]);
+                    floor_whole.push(t[2] / t[4]);
+                    floor_net.push((t[2] - t[3]) / (t[4] - t[3]).max(0.1));
                 }
                 let ratio = if preflight {
                     t[2] / t[1]
@@ -135,6 +160,14 @@ fn main() {
             } else {
                 "— | —".to_owned()
             };
+            if with_floor {
+                floors.push(format!(
+                    "| {label} | {:.0} ns | {:.2}× | {:.2}× |",
+                    median(&mut t_floor),
+                    median(&mut floor_whole),
+                    median(&mut floor_net)
+                ));
+            }
             println!(
                 "| {label} | {:.0} ns | {:.0} ns | {:.0} ns | {:.0} ns | **{:.2}×** | {:.2}–{:.2} | {net} |",
                 median(&mut t_none),
@@ -145,6 +178,16 @@ fn main() {
                 q1,
                 q3
             );
+        }
+    }
+    if !floors.is_empty() {
+        println!();
+        println!("The floor for an allowed preflight (`floor_preflight`: the six headers with fixed values, nothing evaluated), timed in the same rotation:");
+        println!();
+        println!("| size / scenario | floor | tower-http / floor, whole calls | net of the request's drop |");
+        println!("|---|---|---|---|");
+        for f in &floors {
+            println!("{f}");
         }
     }
 }

@@ -351,3 +351,45 @@ pub fn steady_heap() {
         }
     }
 }
+
+/// The least any tower layer can do to answer the allowed preflight with `http`'s types: the
+/// request's header map cleared and reused (no allocation), the six headers Preflight's answer
+/// carries appended with fixed values (nothing evaluated, nothing reflected), a response built
+/// and dropped. What is left between this and Preflight is the evaluation. Only meaningful for
+/// [`Scenario::PreflightAllowed`] with [`Size`]'s policies (the `paired` example checks that it
+/// writes exactly Preflight's answer).
+pub fn floor_preflight(req: http::Request<()>) -> http::Response<()> {
+    use http::header::{self, HeaderValue};
+    let mut headers = req.into_parts().0.headers;
+    headers.clear();
+    headers.append(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static(ALLOWED),
+    );
+    headers.append(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.append(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("PUT, DELETE"),
+    );
+    headers.append(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, authorization"),
+    );
+    headers.append(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    headers.append(
+        header::VARY,
+        HeaderValue::from_static(
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        ),
+    );
+    let mut res = http::Response::new(());
+    *res.status_mut() = http::StatusCode::NO_CONTENT;
+    *res.headers_mut() = headers;
+    res
+}
