@@ -5,7 +5,9 @@
 //! `valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/instructions
 //! ours preflight-allowed 20000` minus the same with `setup` (builds and drops the requests only),
 //! divided by 20000. Implementations: `none` (inner service alone), `ours`, `theirs` (tower-http),
-//! `floor` ([`floor_preflight`]: the allowed preflight's six headers, nothing evaluated).
+//! `floor` ([`floor_preflight`]: the allowed preflight's six headers, nothing evaluated); for
+//! actix-web `actix-none`, `actix-ours`, `actix-theirs` (actix-cors) and `actix-floor` (a
+//! `wrap_fn` middleware writing the four headers of an allowed actual request, nothing evaluated).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use preflight_bench::*;
 use tower::Layer;
@@ -47,7 +49,7 @@ fn main() {
             }
         }
         "setup" => drop(reqs),
-        "actix-setup" | "actix-none" | "actix-ours" | "actix-theirs" => {
+        "actix-setup" | "actix-none" | "actix-ours" | "actix-theirs" | "actix-floor" => {
             drop(reqs);
             actix(which, s, n);
         }
@@ -77,6 +79,35 @@ fn actix(which: &str, s: Scenario, n: usize) {
         "actix-none" => {
             let app = sys.block_on(actix_web::test::init_service(
                 App::new().default_service(handler()),
+            ));
+            for r in reqs {
+                out.push(sys.block_on(app.call(r)).is_ok());
+            }
+        }
+        "actix-floor" => {
+            // The least an actix middleware can do for an allowed actual request: the four
+            // headers Preflight writes (ACAO, ACAC, ACEH, `Vary`), as prebuilt values, into the
+            // inner response, nothing evaluated.
+            use actix_web::http::header::{self as ah, HeaderValue as AV};
+            const ACAO: AV = AV::from_static(ALLOWED);
+            const TRUE: AV = AV::from_static("true");
+            const ACEH: AV = AV::from_static("x-request-id");
+            const VARY: AV = AV::from_static("Origin");
+            let app = sys.block_on(actix_web::test::init_service(
+                App::new()
+                    .wrap_fn(|req, srv| {
+                        let fut = srv.call(req);
+                        async move {
+                            let mut res = fut.await?;
+                            let h = res.headers_mut();
+                            h.insert(ah::ACCESS_CONTROL_ALLOW_ORIGIN, ACAO);
+                            h.insert(ah::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+                            h.insert(ah::ACCESS_CONTROL_EXPOSE_HEADERS, ACEH);
+                            h.append(ah::VARY, VARY);
+                            Ok(res)
+                        }
+                    })
+                    .default_service(handler()),
             ));
             for r in reqs {
                 out.push(sys.block_on(app.call(r)).is_ok());
