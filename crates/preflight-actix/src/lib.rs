@@ -76,7 +76,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self as ah, HeaderMap as ActixHeaderMap};
 use actix_web::http::StatusCode as ActixStatus;
-use actix_web::{Error, HttpResponse};
+use actix_web::{Error, HttpRequest, HttpResponse};
 use pin_project_lite::pin_project;
 use preflight::{
     Config, ConfigErrors, CorsRequestHeader, CorsResponseHeader, HeaderPlan, PlanValue, Policy,
@@ -358,49 +358,48 @@ where
         } else {
             None
         };
-        if plan.is_preflight() {
-            let status = plan
-                .status()
-                .and_then(|s| ActixStatus::from_u16(s.as_u16()).ok())
-                .unwrap_or(ActixStatus::FORBIDDEN);
-            let mut res = HttpResponse::new(status);
-            apply(&plan, origin.as_ref(), false, true, res.headers_mut());
-            return CorsFuture {
-                kind: Kind::Preflight {
-                    response: Some(req.into_response(res.map_into_right_body())),
-                },
-            };
-        }
-        CorsFuture {
-            kind: Kind::Actual {
+        let state = if plan.is_preflight() {
+            // The answer is built when the future is polled: the future then carries the
+            // request (a pointer) instead of a whole response, which keeps it small enough to
+            // be moved without a `memcpy` call (the executor moves it several times).
+            let (req, _payload) = req.into_parts();
+            State::Preflight { req: Some(req) }
+        } else {
+            State::Actual {
                 future: self.service.call(req),
-                plan,
-                origin,
-                strip_inner: self.strip_inner,
-            },
+            }
+        };
+        CorsFuture {
+            plan,
+            origin,
+            strip_inner: self.strip_inner,
+            state,
+            body: std::marker::PhantomData,
         }
     }
 }
 
 pin_project! {
-    /// The future of [`CorsMiddleware`]: the ready preflight answer, or the inner service's
-    /// future plus the decision to apply to its response (or to its error's response).
+    /// The future of [`CorsMiddleware`]: the preflight answer to build, or the inner service's
+    /// future; with the decision to apply to the answer, the inner response or its error's
+    /// response.
     pub struct CorsFuture<F, B> {
+        plan: HeaderPlan,
+        origin: Option<ActixValue>,
+        strip_inner: bool,
         #[pin]
-        kind: Kind<F, B>,
+        state: State<F>,
+        body: std::marker::PhantomData<fn() -> B>,
     }
 }
 
 pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Preflight { response: Option<ServiceResponse<EitherBody<B>>> },
+    #[project = StateProj]
+    enum State<F> {
+        Preflight { req: Option<HttpRequest> },
         Actual {
             #[pin]
             future: F,
-            plan: HeaderPlan,
-            origin: Option<ActixValue>,
-            strip_inner: bool,
         },
     }
 }
@@ -413,18 +412,29 @@ where
     type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Preflight { response } => match response.take() {
-                Some(res) => Poll::Ready(Ok(res)),
+        let this = self.project();
+        match this.state.project() {
+            StateProj::Preflight { req } => match req.take() {
+                Some(req) => {
+                    let status = this
+                        .plan
+                        .status()
+                        .and_then(|s| ActixStatus::from_u16(s.as_u16()).ok())
+                        .unwrap_or(ActixStatus::FORBIDDEN);
+                    let mut res = HttpResponse::new(status);
+                    apply(
+                        this.plan,
+                        this.origin.as_ref(),
+                        false,
+                        true,
+                        res.headers_mut(),
+                    );
+                    Poll::Ready(Ok(ServiceResponse::new(req, res.map_into_right_body())))
+                }
                 // Polled after completion (a caller bug): never panic on a network path.
                 None => Poll::Pending,
             },
-            KindProj::Actual {
-                future,
-                plan,
-                origin,
-                strip_inner,
-            } => {
+            StateProj::Actual { future } => {
                 let mut res = match ready!(future.poll(cx)) {
                     Ok(res) => res.map_into_left_body(),
                     Err(err) => {
@@ -432,9 +442,9 @@ where
                         // the error stays an `Err` for outer middleware and keeps its cause.
                         let mut res = err.error_response();
                         apply(
-                            plan,
-                            origin.as_ref(),
-                            *strip_inner,
+                            this.plan,
+                            this.origin.as_ref(),
+                            *this.strip_inner,
                             false,
                             res.headers_mut(),
                         );
@@ -442,9 +452,9 @@ where
                     }
                 };
                 apply(
-                    plan,
-                    origin.as_ref(),
-                    *strip_inner,
+                    this.plan,
+                    this.origin.as_ref(),
+                    *this.strip_inner,
                     false,
                     res.headers_mut(),
                 );
