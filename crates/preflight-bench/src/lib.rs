@@ -358,6 +358,10 @@ pub fn steady_heap() {
 /// and dropped. What is left between this and Preflight is the evaluation. Only meaningful for
 /// [`Scenario::PreflightAllowed`] with [`Size`]'s policies (the `paired` example checks that it
 /// writes exactly Preflight's answer).
+///
+/// Written out header by header on purpose: a loop over a `const` array of the six pairs
+/// measured 855 instructions against this form's 812 (callgrind), and a floor should be the
+/// cheapest form (LLVM folds these `from_static` checks at compile time).
 pub fn floor_preflight(req: http::Request<()>) -> http::Response<()> {
     use http::header::{self, HeaderValue};
     let mut headers = req.into_parts().0.headers;
