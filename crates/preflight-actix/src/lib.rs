@@ -360,8 +360,9 @@ where
         };
         let state = if plan.is_preflight() {
             // The answer is built when the future is polled: the future then carries the
-            // request (a pointer) instead of a whole response, which keeps it small enough to
-            // be moved without a `memcpy` call (the executor moves it several times).
+            // request (a pointer) instead of a whole prebuilt response, so it is smaller, and
+            // the executor moves it several times (~80 fewer instructions of `memcpy` per
+            // request, callgrind).
             let (req, _payload) = req.into_parts();
             State::Preflight { req: Some(req) }
         } else {
